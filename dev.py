@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Set up and run weiledger on a machine that has only Python 3.11+.
+
+    python3 dev.py serve     # the service, with a demo brand on first start
+    python3 dev.py test      # lint, types, import contracts, then the test suite
+
+Both create ./.venv and install the project into it when needed (again whenever
+pyproject.toml changes). `test --also-database URL` runs the suite a second time
+against that PostgreSQL server, as CI does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".installed-from"
+
+
+def ensure_venv() -> None:
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted:
+        return
+    if not (BIN / "python").exists():
+        print("creating .venv …", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    print("installing weiledger and its dependencies into .venv …", flush=True)
+    run([str(BIN / "python"), "-m", "pip", "install", "-q", "--upgrade", "pip"])
+    run([str(BIN / "python"), "-m", "pip", "install", "-q", "-e", f"{ROOT}[dev]"])
+    STAMP.write_text(wanted)
+
+
+def run(cmd: list[str], env: dict[str, str] | None = None) -> None:
+    print("+", " ".join(cmd), flush=True)
+    code = subprocess.call(cmd, cwd=ROOT, env=env)
+    if code != 0:
+        sys.exit(code)
+
+
+def test(args: list[str]) -> None:
+    also: list[str] = []
+    while "--also-database" in args:
+        i = args.index("--also-database")
+        also.append(args[i + 1])
+        del args[i : i + 2]
+    tool = lambda name: str(BIN / name)  # noqa: E731
+    run([tool("ruff"), "check", "."])
+    run([tool("mypy")])
+    run([tool("lint-imports")])
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    print("== test suite against the embedded PostgreSQL", flush=True)
+    run([tool("pytest"), *args], env=env)
+    for url in also:
+        print(f"== test suite against {url.split('@')[-1]}", flush=True)
+        run([tool("pytest"), *args], env={**env, "DATABASE_URL": url})
+
+
+def main() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit("weiledger needs Python 3.11 or newer")
+    command, *args = sys.argv[1:] or ["help"]
+    if command not in {"serve", "test", "shell"}:
+        sys.exit(__doc__)
+    ensure_venv()
+    if command == "serve":
+        run([str(BIN / "weiledger"), "serve", "--demo", *args])
+    elif command == "test":
+        test(args)
+    else:
+        run([str(BIN / "python"), *args])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""The event store as the domain services see it.
+
+Streams hold events in version order; every tenant (brand) has one gapless sequence of
+positions across all its streams. An append is atomic: all of its events, across any
+number of streams, are recorded together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+# Metadata values are restricted to JSON scalars that survive a jsonb round trip
+# unchanged, so the canonical bytes hashed at append time can be rebuilt from storage.
+MetadataValue = str | int | bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    stream: str
+    version: int
+    name: str  # stable event name, e.g. "AgentJoined"
+    payload: bytes
+    business_time: datetime  # when it happened (timezone-aware)
+    metadata: Mapping[str, MetadataValue] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.business_time.tzinfo is None:
+            raise ValueError("business_time must be timezone-aware")
+        for key, value in self.metadata.items():
+            if isinstance(value, float) or not isinstance(value, MetadataValue):
+                raise TypeError(f"metadata {key!r}: {type(value).__name__} is not a JSON scalar")
+            if isinstance(value, str) and "\x00" in value:
+                raise ValueError(f"metadata {key!r} holds a NUL character")
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    tenant: str
+    position: int
+    stream: str
+    version: int
+    name: str
+    payload: bytes
+    business_time: datetime
+    metadata: Mapping[str, MetadataValue]
+    recorded_at: datetime  # when the ledger learnt it
+    prev_hash: bytes
+    hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Tracking:
+    """A downstream reader's progress, recorded atomically with what it appends."""
+
+    application: str
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    first_position: int | None  # None when the append held no events
+    last_position: int | None
+    replayed: bool = False  # True: the idempotency key was seen before; nothing new recorded
+
+    @property
+    def positions(self) -> range:
+        if self.first_position is None or self.last_position is None:
+            return range(0)
+        return range(self.first_position, self.last_position + 1)
+
+
+class VersionConflict(Exception):
+    """Another append already holds that stream version: reload and judge again."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"version conflict: {detail} is already recorded")
+        self.detail = detail
+
+
+class TrackingConflict(Exception):
+    """The tracking position is not beyond what that application already recorded."""
+
+
+class EventStore(Protocol):
+    async def append(
+        self,
+        tenant: str,
+        events: Sequence[NewEvent],
+        *,
+        idempotency_key: str | None = None,
+        tracking: Tracking | None = None,
+    ) -> Appended: ...
+
+    async def read_stream(
+        self,
+        tenant: str,
+        stream: str,
+        *,
+        after_version: int | None = None,
+        upto_version: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> list[RecordedEvent]: ...
+
+    async def read_all(
+        self,
+        tenant: str,
+        *,
+        after: int = 0,
+        upto_position: int | None = None,
+        upto_business_time: datetime | None = None,
+        names: Sequence[str] = (),
+        limit: int = 1000,
+    ) -> list[RecordedEvent]: ...
+
+    async def head(self, tenant: str) -> int:
+        """The last position recorded for the tenant (0 when there is none)."""
+        ...
+
+    async def tracking_position(self, tenant: str, application: str) -> int | None: ...
+
+    def follow(
+        self, tenant: str, after: int = 0, *, names: Sequence[str] = ()
+    ) -> AsyncIterator[RecordedEvent]:
+        """Every event after `after`, in position order, then new ones as they commit."""
+        ...

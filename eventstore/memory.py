@@ -1,0 +1,155 @@
+"""The in-memory twin of the PostgreSQL store: same contract, for fast tests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+
+from domain.ports import (
+    Appended,
+    NewEvent,
+    RecordedEvent,
+    Tracking,
+    TrackingConflict,
+    VersionConflict,
+)
+from eventstore.chain import GENESIS, event_digest, link
+
+
+class _Tenant:
+    def __init__(self) -> None:
+        self.events: list[RecordedEvent] = []
+        self.versions: dict[str, dict[int, RecordedEvent]] = {}
+        self.keys: dict[str, Appended] = {}
+        self.tracking: dict[str, int] = {}
+        self.changed = asyncio.Condition()
+
+
+class InMemoryEventStore:
+    def __init__(self) -> None:
+        self._tenants: dict[str, _Tenant] = {}
+
+    def _tenant(self, tenant: str) -> _Tenant:
+        return self._tenants.setdefault(tenant, _Tenant())
+
+    async def append(
+        self,
+        tenant: str,
+        events: Sequence[NewEvent],
+        *,
+        idempotency_key: str | None = None,
+        tracking: Tracking | None = None,
+    ) -> Appended:
+        t = self._tenant(tenant)
+        if idempotency_key is not None and idempotency_key in t.keys:
+            first = t.keys[idempotency_key]
+            return Appended(first.first_position, first.last_position, replayed=True)
+        seen: set[tuple[str, int]] = set()
+        for e in events:
+            if e.version in t.versions.get(e.stream, {}) or (e.stream, e.version) in seen:
+                raise VersionConflict(f"{e.stream}@{e.version}")
+            seen.add((e.stream, e.version))
+        if tracking is not None:
+            last = t.tracking.get(tracking.application)
+            if last is not None and tracking.position <= last:
+                raise TrackingConflict(f"{tracking.application} already at {last}")
+            t.tracking[tracking.application] = tracking.position
+        recorded_at = datetime.now(UTC)
+        first_position = len(t.events) + 1 if events else None
+        for e in events:
+            prev = t.events[-1].hash if t.events else GENESIS
+            position = len(t.events) + 1
+            digest = event_digest(
+                tenant, e.stream, e.version, e.name, e.payload, e.metadata, e.business_time
+            )
+            recorded = RecordedEvent(
+                tenant=tenant,
+                position=position,
+                stream=e.stream,
+                version=e.version,
+                name=e.name,
+                payload=e.payload,
+                business_time=e.business_time,
+                metadata=dict(e.metadata),
+                recorded_at=recorded_at,
+                prev_hash=prev,
+                hash=link(prev, position, recorded_at, digest),
+            )
+            t.events.append(recorded)
+            t.versions.setdefault(e.stream, {})[e.version] = recorded
+        appended = Appended(first_position, len(t.events) if events else None)
+        if idempotency_key is not None:
+            t.keys[idempotency_key] = appended
+        if events:
+            async with t.changed:
+                t.changed.notify_all()
+        return appended
+
+    async def read_stream(
+        self,
+        tenant: str,
+        stream: str,
+        *,
+        after_version: int | None = None,
+        upto_version: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> list[RecordedEvent]:
+        found = sorted(
+            (
+                e
+                for v, e in self._tenant(tenant).versions.get(stream, {}).items()
+                if (after_version is None or v > after_version)
+                and (upto_version is None or v <= upto_version)
+            ),
+            key=lambda e: e.version,
+            reverse=desc,
+        )
+        return found[:limit] if limit is not None else found
+
+    async def read_all(
+        self,
+        tenant: str,
+        *,
+        after: int = 0,
+        upto_position: int | None = None,
+        upto_business_time: datetime | None = None,
+        names: Sequence[str] = (),
+        limit: int = 1000,
+    ) -> list[RecordedEvent]:
+        found = []
+        for e in self._tenant(tenant).events[max(after, 0) :]:
+            if upto_position is not None and e.position > upto_position:
+                break
+            if upto_business_time is not None and e.business_time > upto_business_time:
+                continue
+            if names and e.name not in names:
+                continue
+            found.append(e)
+            if len(found) == limit:
+                break
+        return found
+
+    async def head(self, tenant: str) -> int:
+        return len(self._tenant(tenant).events)
+
+    async def tracking_position(self, tenant: str, application: str) -> int | None:
+        return self._tenant(tenant).tracking.get(application)
+
+    async def follow(
+        self, tenant: str, after: int = 0, *, names: Sequence[str] = ()
+    ) -> AsyncIterator[RecordedEvent]:
+        t = self._tenant(tenant)
+        while True:
+            end = len(t.events)
+            batch = await self.read_all(tenant, after=after, upto_position=end, names=names)
+            for event in batch:
+                yield event
+            if len(batch) == 1000:
+                after = batch[-1].position
+                continue
+            after = end
+            async with t.changed:
+                while len(t.events) <= after:
+                    await t.changed.wait()

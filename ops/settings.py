@@ -1,0 +1,31 @@
+"""One settings object for the service and the CLI, read from the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WEILEDGER_", extra="ignore")
+
+    # With no DATABASE_URL, an embedded PostgreSQL runs in data_dir/pg.
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "WEILEDGER_DATABASE_URL")
+    )
+    data_dir: Path = Path(".data")
+    # The service's connections take this role, which may only INSERT and SELECT events.
+    app_role: str | None = "weiledger_app"
+    tenant: str = "demo"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    pool_size: int = 10
+
+    def describe_database(self) -> str:
+        """Where the data lives, without credentials (safe to log and to show on /health)."""
+        if self.database_url is None:
+            return f"embedded:{self.data_dir.resolve() / 'pg'}"
+        tail = self.database_url.rsplit("@", 1)[-1]
+        return f"postgresql://{tail}"
