@@ -1,0 +1,310 @@
+"""The event store on PostgreSQL through asyncpg.
+
+Appends for one tenant go through one writer task that takes every request waiting at
+that moment and records them with one call of wl_append (one round trip, one
+transaction, one fsync): group commit. Throughput therefore rises with the number of
+concurrent callers instead of queueing on the tenant's chain-head lock. Followers are
+woken once per committed batch (NOTIFY after commit) and read by position, so a missed
+or coalesced notification can delay them but never make them skip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from domain.ports import (
+    Appended,
+    NewEvent,
+    RecordedEvent,
+    Tracking,
+    TrackingConflict,
+    VersionConflict,
+)
+from eventstore.chain import canonical_json, event_digest
+
+CHANNEL = "weiledger_events"
+MAX_BATCH = 256  # requests per transaction; bounds one batch's latency and memory
+FOLLOW_PAGE = 1000
+FOLLOW_POLL_SECONDS = 1.0  # safety net should a notification be lost with its connection
+
+_APPEND = "SELECT * FROM wl_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+COLUMNS = (
+    "tenant, position, stream, version, name, payload, business_time, metadata, "
+    "recorded_at, prev_hash, hash"
+)
+
+
+@dataclass
+class _Request:
+    events: Sequence[NewEvent]
+    digests: list[bytes]
+    key: str | None
+    tracking: Tracking | None
+    done: asyncio.Future[Appended] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+def row_to_event(row: asyncpg.Record) -> RecordedEvent:
+    return RecordedEvent(
+        tenant=row["tenant"],
+        position=row["position"],
+        stream=row["stream"],
+        version=row["version"],
+        name=row["name"],
+        payload=row["payload"],
+        business_time=row["business_time"],
+        metadata=json.loads(row["metadata"]),
+        recorded_at=row["recorded_at"],
+        prev_hash=row["prev_hash"],
+        hash=row["hash"],
+    )
+
+
+class _TenantWriter:
+    """Collects the tenant's pending appends and commits them together."""
+
+    def __init__(self, store: PostgresEventStore, tenant: str) -> None:
+        self.store = store
+        self.tenant = tenant
+        self.pending: list[_Request] = []
+        self.wake = asyncio.Event()
+        self.task = asyncio.get_running_loop().create_task(self._run())
+
+    def submit(self, request: _Request) -> None:
+        self.pending.append(request)
+        self.wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            while self.pending:
+                batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
+                try:
+                    last = await self._commit(batch)
+                except Exception as error:  # the whole batch failed: none of it is acknowledged
+                    for request in batch:
+                        if not request.done.done():
+                            request.done.set_exception(error)
+                    continue
+                if last is not None:
+                    self.store._notify(self.tenant, last)
+
+    async def _commit(self, batch: list[_Request]) -> int | None:
+        request_of: list[int] = []
+        streams: list[str] = []
+        versions: list[int] = []
+        names: list[str] = []
+        payloads: list[bytes] = []
+        metas: list[str] = []
+        times: list[datetime] = []
+        digests: list[bytes] = []
+        for number, request in enumerate(batch, start=1):
+            for event, digest in zip(request.events, request.digests, strict=True):
+                request_of.append(number)
+                streams.append(event.stream)
+                versions.append(event.version)
+                names.append(event.name)
+                payloads.append(event.payload)
+                metas.append(canonical_json(event.metadata).decode())
+                times.append(event.business_time)
+                digests.append(digest)
+        async with self.store.pool.acquire() as conn:
+            rows = await conn.fetch(
+                _APPEND,
+                self.tenant,
+                request_of,
+                streams,
+                versions,
+                names,
+                payloads,
+                metas,
+                times,
+                digests,
+                [r.key for r in batch],
+                [r.tracking.application if r.tracking else None for r in batch],
+                [r.tracking.position if r.tracking else None for r in batch],
+            )
+        last = None
+        for row in rows:
+            request = batch[row["request"] - 1]
+            outcome = row["outcome"]
+            if outcome == "conflict":
+                request.done.set_exception(VersionConflict(row["detail"]))
+            elif outcome == "tracking":
+                request.done.set_exception(TrackingConflict(row["detail"]))
+            else:
+                appended = Appended(
+                    row["first_position"], row["last_position"], replayed=outcome == "replayed"
+                )
+                request.done.set_result(appended)
+                if not appended.replayed and appended.last_position is not None:
+                    last = appended.last_position
+        return last
+
+
+class PostgresEventStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self._writers: dict[str, _TenantWriter] = {}
+        self._notifying: dict[str, int] = {}
+        self._notify_task: asyncio.Task[None] | None = None
+
+    async def close(self) -> None:
+        tasks = [w.task for w in self._writers.values()]
+        if self._notify_task is not None:
+            tasks.append(self._notify_task)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._writers.clear()
+
+    async def append(
+        self,
+        tenant: str,
+        events: Sequence[NewEvent],
+        *,
+        idempotency_key: str | None = None,
+        tracking: Tracking | None = None,
+    ) -> Appended:
+        digests = [
+            event_digest(
+                tenant, e.stream, e.version, e.name, e.payload, e.metadata, e.business_time
+            )
+            for e in events
+        ]
+        request = _Request(events, digests, idempotency_key, tracking)
+        writer = self._writers.get(tenant)
+        if writer is None:
+            writer = self._writers[tenant] = _TenantWriter(self, tenant)
+        writer.submit(request)
+        return await request.done
+
+    def _notify(self, tenant: str, position: int) -> None:
+        """Wake followers after commit; coalesced so a slow NOTIFY never holds up appends."""
+        self._notifying[tenant] = position
+        if self._notify_task is None or self._notify_task.done():
+            self._notify_task = asyncio.get_running_loop().create_task(self._send_notifications())
+
+    async def _send_notifications(self) -> None:
+        while self._notifying:
+            tenant, position = self._notifying.popitem()
+            async with self.pool.acquire() as conn:
+                await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, f"{tenant}\n{position}")
+
+    async def read_stream(
+        self,
+        tenant: str,
+        stream: str,
+        *,
+        after_version: int | None = None,
+        upto_version: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> list[RecordedEvent]:
+        order = "DESC" if desc else "ASC"
+        rows = await self.pool.fetch(
+            f"SELECT {COLUMNS} FROM events WHERE tenant = $1 AND stream = $2"  # noqa: S608
+            " AND ($3::bigint IS NULL OR version > $3) AND ($4::bigint IS NULL OR version <= $4)"
+            f" ORDER BY version {order} LIMIT $5",
+            tenant,
+            stream,
+            after_version,
+            upto_version,
+            limit,
+        )
+        return [row_to_event(r) for r in rows]
+
+    async def read_all(
+        self,
+        tenant: str,
+        *,
+        after: int = 0,
+        upto_position: int | None = None,
+        upto_business_time: datetime | None = None,
+        names: Sequence[str] = (),
+        limit: int = 1000,
+    ) -> list[RecordedEvent]:
+        rows = await self.pool.fetch(
+            f"SELECT {COLUMNS} FROM events WHERE tenant = $1 AND position > $2"  # noqa: S608
+            " AND ($3::bigint IS NULL OR position <= $3)"
+            " AND ($4::timestamptz IS NULL OR business_time <= $4)"
+            " AND (cardinality($5::text[]) = 0 OR name = ANY($5))"
+            " ORDER BY position LIMIT $6",
+            tenant,
+            after,
+            upto_position,
+            upto_business_time,
+            list(names),
+            limit,
+        )
+        return [row_to_event(r) for r in rows]
+
+    async def head(self, tenant: str) -> int:
+        position = await self.pool.fetchval(
+            "SELECT position FROM chain_heads WHERE tenant = $1", tenant
+        )
+        return position or 0
+
+    async def tracking_position(self, tenant: str, application: str) -> int | None:
+        value: int | None = await self.pool.fetchval(
+            "SELECT max(notification_id) FROM tracking WHERE tenant = $1 AND application_name = $2",
+            tenant,
+            application,
+        )
+        return value
+
+    async def listen(self, tenant: str, on_commit: Callable[[int], Any]) -> Callable[[], Any]:
+        """Call on_commit(last position) after each committed batch of the tenant.
+
+        Returns an async function that stops listening and frees the connection.
+        """
+        conn = await self.pool.acquire()
+
+        def heard(_conn: object, _pid: int, _channel: str, payload: str) -> None:
+            name, _, position = payload.partition("\n")
+            if name == tenant:
+                on_commit(int(position))
+
+        await conn.add_listener(CHANNEL, heard)
+
+        async def stop() -> None:
+            try:
+                await conn.remove_listener(CHANNEL, heard)
+            finally:
+                await self.pool.release(conn)
+
+        return stop
+
+    async def follow(
+        self, tenant: str, after: int = 0, *, names: Sequence[str] = ()
+    ) -> AsyncIterator[RecordedEvent]:
+        woken = asyncio.Event()
+        stop = await self.listen(tenant, lambda _position: woken.set())
+        try:
+            while True:
+                woken.clear()
+                end = await self.head(tenant)
+                batch = await self.read_all(
+                    tenant, after=after, upto_position=end, names=names, limit=FOLLOW_PAGE
+                )
+                for event in batch:
+                    yield event
+                if len(batch) == FOLLOW_PAGE:
+                    after = batch[-1].position
+                    continue
+                after = end
+                if await self.head(tenant) > after:
+                    continue
+                try:
+                    await asyncio.wait_for(woken.wait(), FOLLOW_POLL_SECONDS)
+                except TimeoutError:
+                    pass
+        finally:
+            await stop()

@@ -1,0 +1,74 @@
+"""The `weiledger` command line. Builds what it needs per command; nothing at import."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import asyncpg
+import typer
+
+from ops.database import database_url
+from ops.migrate import MigrationError, migrate
+from ops.settings import Settings
+
+app = typer.Typer(help="weiledger: agent hierarchy and order ledger", no_args_is_help=True)
+db = typer.Typer(help="database: migrations and the hash chain", no_args_is_help=True)
+app.add_typer(db, name="db")
+
+
+@app.command()
+def serve(
+    host: str | None = None,
+    port: int | None = None,
+    demo: bool = typer.Option(False, help="create a demo brand on first start"),
+) -> None:
+    """Run the HTTP service."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = Settings()
+    typer.echo(f"weiledger on http://{host or settings.host}:{port or settings.port}/docs")
+    typer.echo(f"database: {settings.describe_database()}")
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+
+
+@db.command("migrate")
+def db_migrate() -> None:
+    """Apply the SQL migrations that are missing."""
+
+    async def go() -> list[str]:
+        conn = await asyncpg.connect(database_url(Settings()))
+        try:
+            return await migrate(conn)
+        finally:
+            await conn.close()
+
+    try:
+        applied = asyncio.run(go())
+    except MigrationError as error:
+        typer.echo(f"refused: {error}", err=True)
+        raise typer.Exit(2) from error
+    typer.echo("applied: " + ", ".join(applied) if applied else "up to date")
+
+
+@db.command("verify-chain")
+def db_verify_chain(tenant: str | None = typer.Option(None, help="one tenant only")) -> None:
+    """Recompute every event hash; name the position where the chain breaks."""
+    from eventstore.verify import verify_chain
+
+    async def go():  # type: ignore[no-untyped-def]
+        conn = await asyncpg.connect(database_url(Settings()))
+        try:
+            return await verify_chain(conn, tenant)
+        finally:
+            await conn.close()
+
+    report = asyncio.run(go())
+    for fault in report.breaks:
+        typer.echo(f"BROKEN {fault}", err=True)
+    typer.echo(f"checked {report.events} events of {report.tenants} tenant(s): "
+               + ("intact" if report.intact else f"{len(report.breaks)} break(s)"))
+    if not report.intact:
+        sys.exit(1)

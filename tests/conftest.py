@@ -1,0 +1,115 @@
+"""One fresh PostgreSQL database per test run, on the embedded server or DATABASE_URL.
+
+Tests isolate themselves by tenant: every tenant has its own positions and chain, so a
+fresh tenant is a fresh ledger without a fresh database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from eventstore.memory import InMemoryEventStore
+from eventstore.postgres import PostgresEventStore
+from ops.database import create_pool, embedded_url
+from ops.migrate import migrate
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_URL_VAR = "WEILEDGER_TEST_DATABASE_URL"
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+async def _create(admin_url: str, name: str) -> str:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    url = with_database(admin_url, name)
+    conn = await asyncpg.connect(url)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+    return url
+
+
+async def _drop(admin_url: str, name: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    admin = os.environ.get("DATABASE_URL") or embedded_url(ROOT / ".data" / "test")
+    name = f"wl_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    os.environ[TEST_URL_VAR] = asyncio.run(_create(admin, name))
+    config._weiledger_db = (admin, name)  # type: ignore[attr-defined]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    admin, name = config._weiledger_db  # type: ignore[attr-defined]
+    asyncio.run(_drop(admin, name))
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    admin, name = config._weiledger_db  # type: ignore[attr-defined]
+    where = "embedded PostgreSQL" if "DATABASE_URL" not in os.environ else admin.rsplit("@")[-1]
+    return f"weiledger test database: {name} on {where}"
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    """The test database, connected as its owner (superuser on the test servers)."""
+    return os.environ[TEST_URL_VAR]
+
+
+@pytest.fixture(scope="session")
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """Connections holding the service's role: INSERT and SELECT on events, no more."""
+    pool = await create_pool(database_url, app_role="weiledger_app", size=40)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+def tenant() -> str:
+    return f"t-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+async def pg_store(pool: asyncpg.Pool) -> AsyncIterator[PostgresEventStore]:
+    store = PostgresEventStore(pool)
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+def memory_store() -> InMemoryEventStore:
+    return InMemoryEventStore()
+
+
+@pytest.fixture(params=["memory", "postgres"])
+async def store(
+    request: pytest.FixtureRequest, pool: asyncpg.Pool
+) -> AsyncIterator[InMemoryEventStore | PostgresEventStore]:
+    """The same contract, run against the in-memory twin and against PostgreSQL."""
+    if request.param == "memory":
+        yield InMemoryEventStore()
+    else:
+        pg = PostgresEventStore(pool)
+        yield pg
+        await pg.close()
