@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up and run weiledger on a machine that has only Python 3.11+.
 
-    python3 dev.py serve     # the service, with a demo brand on first start
+    python3 dev.py serve     # the service on http://127.0.0.1:8000 (API docs at /docs)
     python3 dev.py test      # lint, types, import contracts, then the test suite
 
 Both create ./.venv and install the project into it when needed (again whenever
@@ -63,14 +63,14 @@ def test(args: list[str]) -> None:
 
 
 def main() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - the guard is for older Pythons
         sys.exit("weiledger needs Python 3.11 or newer")
     command, *args = sys.argv[1:] or ["help"]
     if command not in {"serve", "test", "shell"}:
         sys.exit(__doc__)
     ensure_venv()
     if command == "serve":
-        run([str(BIN / "weiledger"), "serve", "--demo", *args])
+        run([str(BIN / "weiledger"), "serve", *args])
     elif command == "test":
         test(args)
     else:

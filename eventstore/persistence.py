@@ -1,4 +1,6 @@
-"""The event store as an eventsourcing persistence module (PERSISTENCE_MODULE=eventstore.persistence).
+"""The event store as an eventsourcing persistence module.
+
+Use it with PERSISTENCE_MODULE=eventstore.persistence.
 
 The library's recorders are synchronous and threaded; ours is asyncio. A private event
 loop runs in a daemon thread and every recorder call is handed to it, so concurrent

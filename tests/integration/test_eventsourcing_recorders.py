@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.tests.persistence import (

@@ -1,0 +1,76 @@
+"""`weiledger serve`, as the README runs it: it answers /health with the database it uses."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ops.cli", "serve", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    return proc, port
+
+
+def get(port: int, path: str, proc: subprocess.Popen[bytes], wait: float = 60) -> dict:
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as answer:
+                return json.loads(answer.read())
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                assert proc.stderr is not None
+                raise AssertionError(proc.stderr.read().decode()[-2000:]) from None
+            time.sleep(0.2)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def test_serve_on_database_url_reports_that_server_without_credentials(database_url):
+    env = {**os.environ, "DATABASE_URL": database_url}
+    proc, port = serve(env)
+    try:
+        health = get(port, "/health", proc)
+        assert health["status"] == "ok"
+        assert health["database"].startswith("postgresql://")
+        assert "@" not in health["database"]
+        assert get(port, "/ready", proc) == {"status": "ready"}
+    finally:
+        stop(proc)
+
+
+def test_serve_without_database_url_starts_its_own_embedded_postgres_and_reuses_it(
+    tmp_path: Path,
+):
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["WEILEDGER_DATA_DIR"] = str(tmp_path / "data")
+    for _start in range(2):
+        proc, port = serve(env)
+        try:
+            health = get(port, "/health", proc)
+            assert health["database"] == f"embedded:{tmp_path / 'data' / 'pg'}"
+            assert health["postgresql"].startswith("18.")
+        finally:
+            stop(proc)
+        assert (tmp_path / "data" / "pg" / "PG_VERSION").exists()
