@@ -263,8 +263,11 @@ class PostgresEventStore:
         )
         return value
 
-    async def listen(self, tenant: str, on_commit: Callable[[int], Any]) -> Callable[[], Any]:
-        """Call on_commit(last position) after each committed batch of the tenant.
+    async def listen(
+        self, tenant: str | None, on_commit: Callable[[int], Any]
+    ) -> Callable[[], Any]:
+        """Call on_commit(last position) after each committed batch of the tenant (or of
+        any tenant, with None).
 
         Returns an async function that stops listening and frees the connection.
         """
@@ -272,7 +275,7 @@ class PostgresEventStore:
 
         def heard(_conn: object, _pid: int, _channel: str, payload: object) -> None:
             name, _, position = str(payload).partition("\n")
-            if name == tenant:
+            if tenant is None or name == tenant:
                 on_commit(int(position))
 
         await conn.add_listener(CHANNEL, heard)

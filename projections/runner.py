@@ -1,0 +1,222 @@
+"""The projection runner: catch up, then follow; exactly once; rebuild and swap.
+
+Each projection owns a schema, rm_<name>, holding its tables and its checkpoint (the
+last position applied, per tenant). One batch of events is applied and the checkpoint
+moved in the same transaction, so a crash at any point leaves tables and checkpoint in
+agreement: nothing applied twice, nothing skipped. Writers of one schema are serialised
+by a transaction-level advisory lock on its name.
+
+A rebuild fills rm_<name>__next from position 0 while the live schema keeps serving,
+then, holding both locks, catches up the last events and renames the new schema into
+place in one transaction. The live runner's next batch then finds the new schema (and
+its checkpoint) under the old name.
+
+A projection that fails stops, records why in projection_failures, and never skips.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import ClassVar
+
+import asyncpg
+
+from domain.ports import RecordedEvent
+from eventstore.postgres import PostgresEventStore
+
+log = logging.getLogger(__name__)
+
+BATCH = 2000
+POLL_SECONDS = 1.0
+
+
+class Projection(ABC):
+    name: ClassVar[str]
+    version: ClassVar[int] = 1  # bump when ddl or apply change: the runner rebuilds
+    reads: ClassVar[tuple[str, ...]] = ()  # event names it needs; () = all
+    ddl: ClassVar[str]  # CREATE statements; {s} stands for the schema
+
+    @abstractmethod
+    async def apply(
+        self, conn: asyncpg.Connection, s: str, tenant: str, events: Sequence[RecordedEvent]
+    ) -> None:
+        """Write what these events change, in the caller's transaction."""
+
+
+def live_schema(projection: Projection) -> str:
+    return f"rm_{projection.name}"
+
+
+def next_schema(projection: Projection) -> str:
+    return f"rm_{projection.name}__next"
+
+
+class ProjectionFailed(RuntimeError):
+    def __init__(self, projection: str, tenant: str, error: BaseException) -> None:
+        super().__init__(f"projection {projection} failed for tenant {tenant}: {error!r}")
+        self.projection = projection
+        self.tenant = tenant
+        self.error = error
+
+
+class ProjectionRunner:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        store: PostgresEventStore,
+        projections: Sequence[Projection],
+        batch: int = BATCH,
+    ) -> None:
+        self.pool = pool
+        self.store = store
+        self.projections = list(projections)
+        self.batch = batch
+        self.halted: dict[str, str] = {}
+
+    def projection(self, name: str) -> Projection:
+        for p in self.projections:
+            if p.name == name:
+                return p
+        raise KeyError(f"no projection named {name!r}")
+
+    async def tenants(self) -> list[str]:
+        rows = await self.pool.fetch("SELECT tenant FROM chain_heads ORDER BY tenant")
+        return [r["tenant"] for r in rows]
+
+    async def _create(self, conn: asyncpg.Connection, p: Projection, s: str) -> None:
+        await conn.execute(f"CREATE SCHEMA {s}")
+        await conn.execute(p.ddl.format(s=s))
+        await conn.execute(
+            f"CREATE TABLE {s}.checkpoint (tenant text PRIMARY KEY, position bigint NOT NULL);"
+            f"CREATE TABLE {s}.meta (version int NOT NULL);"
+            f"INSERT INTO {s}.meta VALUES ({int(p.version)})"
+        )
+
+    async def ensure(self) -> None:
+        """Create missing schemas; rebuild a projection whose version changed."""
+        for p in self.projections:
+            s = live_schema(p)
+            async with self.pool.acquire() as conn, conn.transaction():
+                await _lock(conn, s)
+                exists = await conn.fetchval("SELECT to_regclass($1)", f"{s}.meta")
+                if exists is None:
+                    await self._create(conn, p, s)
+                    continue
+                version = await conn.fetchval(f"SELECT version FROM {s}.meta")  # noqa: S608
+            if version != p.version:
+                log.warning("projection %s is at version %s, code at %s: rebuilding",
+                            p.name, version, p.version)
+                await self.rebuild(p.name)
+
+    async def _step(
+        self, conn: asyncpg.Connection, p: Projection, s: str, tenant: str
+    ) -> int:
+        """Apply the next batch for one tenant inside conn's transaction; events consumed."""
+        after = await conn.fetchval(
+            f"SELECT position FROM {s}.checkpoint WHERE tenant = $1 FOR UPDATE",  # noqa: S608
+            tenant,
+        )
+        if after is None:
+            await conn.execute(f"INSERT INTO {s}.checkpoint VALUES ($1, 0)", tenant)  # noqa: S608
+            after = 0
+        head = await self.store.head(tenant)
+        if head <= after:
+            return 0
+        events = await self.store.read_all(
+            tenant, after=after, upto_position=head, names=p.reads, limit=self.batch
+        )
+        reached = events[-1].position if len(events) == self.batch else head
+        if events:
+            await p.apply(conn, s, tenant, events)
+        await conn.execute(
+            f"UPDATE {s}.checkpoint SET position = $2 WHERE tenant = $1",  # noqa: S608
+            tenant,
+            reached,
+        )
+        return reached - after
+
+    async def catch_up(self, p: Projection, s: str | None = None) -> int:
+        """Bring one projection's schema up to the head of every tenant."""
+        s = s or live_schema(p)
+        total = 0
+        for tenant in await self.tenants():
+            while True:
+                async with self.pool.acquire() as conn, conn.transaction():
+                    await _lock(conn, s)
+                    try:
+                        moved = await self._step(conn, p, s, tenant)
+                    except Exception as error:
+                        raise ProjectionFailed(p.name, tenant, error) from error
+                total += moved
+                if moved == 0:
+                    break
+        return total
+
+    async def catch_up_all(self) -> int:
+        total = 0
+        for p in self.projections:
+            if p.name in self.halted:
+                continue
+            try:
+                total += await self.catch_up(p)
+            except ProjectionFailed as failure:
+                await self._halt(p, failure)
+        return total
+
+    async def _halt(self, p: Projection, failure: ProjectionFailed) -> None:
+        self.halted[p.name] = str(failure)
+        log.error("%s; it stops here until fixed and restarted", failure)
+        tenant = failure.tenant
+        async with self.pool.acquire() as conn:
+            position = await conn.fetchval(
+                f"SELECT position FROM {live_schema(p)}.checkpoint WHERE tenant = $1",  # noqa: S608
+                tenant,
+            )
+            await conn.execute(
+                "INSERT INTO projection_failures (projection, tenant, position, error)"
+                " VALUES ($1, $2, $3, $4) ON CONFLICT (projection, tenant) DO UPDATE"
+                " SET position = EXCLUDED.position, error = EXCLUDED.error, failed_at = now()",
+                p.name, tenant, (position or 0) + 1, repr(failure.error),
+            )
+
+    async def run_forever(self) -> None:
+        """Catch up, then follow: woken by each committed batch, polling as a safety net."""
+        await self.ensure()
+        woken = asyncio.Event()
+        stop_listening = await self.store.listen(None, lambda _position: woken.set())
+        try:
+            while True:
+                woken.clear()
+                await self.catch_up_all()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(woken.wait(), POLL_SECONDS)
+        finally:
+            await stop_listening()
+
+    async def rebuild(self, name: str) -> int:
+        """Rebuild one projection from position 0 beside the live one, then swap it in."""
+        p = self.projection(name)
+        live, fresh = live_schema(p), next_schema(p)
+        async with self.pool.acquire() as conn, conn.transaction():
+            await _lock(conn, fresh)
+            await conn.execute(f"DROP SCHEMA IF EXISTS {fresh} CASCADE")
+            await self._create(conn, p, fresh)
+        applied = await self.catch_up(p, fresh)
+        async with self.pool.acquire() as conn, conn.transaction():
+            await _lock(conn, live)
+            await _lock(conn, fresh)
+            for tenant in await self.tenants():
+                while (moved := await self._step(conn, p, fresh, tenant)) > 0:
+                    applied += moved
+            await conn.execute(f"DROP SCHEMA IF EXISTS {live} CASCADE")
+            await conn.execute(f"ALTER SCHEMA {fresh} RENAME TO {live}")
+        self.halted.pop(p.name, None)
+        return applied
+
+
+async def _lock(conn: asyncpg.Connection, schema: str) -> None:
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", schema)
