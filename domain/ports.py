@@ -127,3 +127,24 @@ class EventStore(Protocol):
     ) -> AsyncIterator[RecordedEvent]:
         """Every event after `after`, in position order, then new ones as they commit."""
         ...
+
+
+class KeyVault(Protocol):
+    """Per-subject data keys kept outside the event payloads.
+
+    Personal data in events is encrypted with its subject's key (e.g. "agent:A1");
+    destroying the key is how a person is forgotten: the ciphertext stays in the chain,
+    unreadable, and every hash and amount around it stays intact.
+    """
+
+    async def key_for(self, tenant: str, subject: str) -> bytes:
+        """The subject's key, created (32 random bytes) on first use."""
+        ...
+
+    async def get(self, tenant: str, subject: str) -> bytes | None:
+        """The subject's key, or None when it never existed or was destroyed."""
+        ...
+
+    async def destroy(self, tenant: str, subject: str) -> bool:
+        """Erase the key for good; True when there was one."""
+        ...

@@ -1,0 +1,160 @@
+"""How every command is handled: load, judge, append once, retry on a conflict.
+
+A command's decision reads some streams through a Session, raises Refused or changes
+aggregates; the changes of all streams go to the store in ONE append (atomic across
+streams) with the expected versions the decision saw. A VersionConflict means someone
+else wrote one of those streams meanwhile: load again and judge again, a few times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import Refused
+from domain.events import Codec
+from domain.policy.model import Policy
+from domain.ports import EventStore, MetadataValue, NewEvent, VersionConflict
+
+A = TypeVar("A", bound=Aggregate)
+T = TypeVar("T")
+
+MAX_ATTEMPTS = 5
+_codec = Codec()
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Who says so, and the key that makes saying it twice harmless."""
+
+    tenant: str
+    actor: str
+    idempotency_key: str | None = None
+    request_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    first_position: int | None
+    last_position: int | None
+    replayed: bool = False  # the idempotency key was seen: nothing new recorded
+    policy_version: int | None = None
+
+
+class Session:
+    """One attempt at one command: what it read, and what it changed."""
+
+    def __init__(self, store: EventStore, tenant: str, at: datetime) -> None:
+        self.store = store
+        self.tenant = tenant
+        self.at = at
+        self.read_versions: dict[str, int] = {}
+        self._loaded: dict[str, Any] = {}
+        self._changed: dict[str, Aggregate] = {}
+        self.policy: Policy | None = None
+
+    async def load(self, stream: str, cls: type[A]) -> A | None:
+        """The aggregate in `stream` as it stands now (None: the stream is empty)."""
+        if stream in self._changed:
+            return self._changed[stream]  # type: ignore[return-value]
+        if stream not in self._loaded:
+            recorded = await self.store.read_stream(self.tenant, stream)
+            self._loaded[stream] = _codec.replay(recorded)
+            self.read_versions[stream] = recorded[-1].version if recorded else 0
+        aggregate = self._loaded[stream]
+        if aggregate is not None and not isinstance(aggregate, cls):
+            raise TypeError(f"stream {stream} holds a {type(aggregate).__name__}")
+        return aggregate
+
+    def save(self, stream: str, aggregate: Aggregate) -> None:
+        """Mark an aggregate (loaded or new) as changed by this command."""
+        self._changed[stream] = aggregate
+
+    def new_events(self, metadata: dict[str, MetadataValue]) -> list[NewEvent]:
+        return [
+            _codec.encode(stream, event, metadata)
+            for stream, aggregate in self._changed.items()
+            for event in aggregate.collect_events()
+        ]
+
+
+Decision = Callable[[Session], Awaitable[None]]
+
+
+async def load(store: EventStore, tenant: str, stream: str, cls: type[A]) -> A | None:
+    """Read one aggregate as it stands now (for queries; commands use a Session)."""
+    aggregate = _codec.replay(await store.read_stream(tenant, stream))
+    if aggregate is not None and not isinstance(aggregate, cls):
+        raise TypeError(f"stream {stream} holds a {type(aggregate).__name__}")
+    return aggregate
+
+
+async def execute(
+    store: EventStore,
+    ctx: Context,
+    at: datetime,
+    command: str,
+    decide: Decision,
+    policy_at: Callable[[Session], Awaitable[Policy]],
+) -> Accepted:
+    """Judge `decide` under the policy in force at `at`; append what it changed."""
+    for attempt in range(MAX_ATTEMPTS):
+        session = Session(store, ctx.tenant, at)
+        session.policy = await policy_at(session)
+        try:
+            await decide(session)
+        except Refused:
+            if await _seen_before(store, ctx, session, at):
+                return Accepted(None, None, replayed=True)
+            raise
+        metadata: dict[str, MetadataValue] = {
+            "actor": ctx.actor,
+            "command": command,
+            "policy_version": session.policy.version,
+            "idempotency_key": ctx.idempotency_key,
+            "request_id": ctx.request_id,
+        }
+        try:
+            appended = await store.append(
+                ctx.tenant, session.new_events(metadata), idempotency_key=ctx.idempotency_key
+            )
+        except VersionConflict:
+            if attempt == MAX_ATTEMPTS - 1:
+                raise
+            continue
+        return Accepted(
+            appended.first_position,
+            appended.last_position,
+            appended.replayed,
+            session.policy.version,
+        )
+    raise AssertionError("unreachable")
+
+
+async def _seen_before(store: EventStore, ctx: Context, session: Session, at: datetime) -> bool:
+    """Was this idempotency key already recorded, by an accepted first attempt?
+
+    A repeated command must answer as the first time, but judged again it would often
+    be refused (already-joined, duplicate-sale…), because its own first run changed
+    the streams. The port has no "look up a key" call, so ask the store with an append
+    that cannot succeed: version 1 of a stream this decision found non-empty. Stores
+    check the idempotency key before versions, so a known key answers `replayed`, and
+    an unknown key fails on the version and records nothing (key included).
+    """
+    if ctx.idempotency_key is None:
+        return False
+    occupied = next((s for s, v in session.read_versions.items() if v >= 1), None)
+    if occupied is None:
+        return False
+    probe = NewEvent(
+        stream=occupied, version=1, name="IdempotencyProbe", payload=b"{}", business_time=at
+    )
+    try:
+        appended = await store.append(ctx.tenant, [probe], idempotency_key=ctx.idempotency_key)
+    except VersionConflict:
+        return False
+    return appended.replayed

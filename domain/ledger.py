@@ -1,0 +1,67 @@
+"""The ledger's command entry point: one object holding the services, one dispatch.
+
+The API, the CLI and the journal importer all hand commands to Ledger.handle, so a
+command means the same whichever door it came in by.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from domain.agents import commands as agent_cmds
+from domain.agents.service import AgentService
+from domain.handling import Accepted, Context
+from domain.orders import commands as order_cmds
+from domain.orders.service import OrderService
+from domain.policy.service import IssuePolicy, PolicyService
+from domain.ports import EventStore, KeyVault
+
+
+@dataclass(frozen=True, slots=True)
+class Noop:
+    """A command this issue accepts without recording anything yet: `tick` (time
+    passes), and close_period / open_dispute / resolve_dispute, which settlement and
+    compliance (issue #4) will record."""
+
+    at: datetime
+    name: str
+    fields: tuple[tuple[str, Any], ...] = ()
+
+
+class Ledger:
+    def __init__(self, store: EventStore, vault: KeyVault) -> None:
+        self.store = store
+        self.vault = vault
+        self.agents = AgentService(store, vault)
+        self.orders = OrderService(store)
+        self.policy = PolicyService(store)
+        a, o = self.agents, self.orders
+        self._routes: dict[type, Callable[[Context, Any], Awaitable[Accepted]]] = {
+            IssuePolicy: self.policy.issue,
+            order_cmds.ListProduct: o.list_product,
+            agent_cmds.Join: a.join,
+            agent_cmds.Promote: a.promote,
+            agent_cmds.Demote: a.demote,
+            agent_cmds.Warn: a.warn,
+            agent_cmds.Suspend: a.suspend,
+            agent_cmds.Reinstate: a.reinstate,
+            agent_cmds.Terminate: a.terminate,
+            agent_cmds.Forget: a.forget,
+            order_cmds.Purchase: o.purchase,
+            order_cmds.RecordSale: o.record_sale,
+            order_cmds.ReturnSale: o.return_sale,
+            order_cmds.Buyback: o.buyback,
+        }
+
+    async def handle(self, ctx: Context, command: object) -> Accepted:
+        """Judge and record one command; raises Refused (nothing recorded) if it breaks
+        a rule."""
+        if isinstance(command, Noop):
+            return Accepted(None, None)
+        route = self._routes.get(type(command))
+        if route is None:
+            raise TypeError(f"no service handles {type(command).__name__}")
+        return await route(ctx, command)

@@ -1,0 +1,100 @@
+"""Commands about products, stock and sales. Shape is checked here; rules elsewhere."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.periods import require_aware
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    sku: str
+    qty: int
+    unit_price: int | None = None  # fen
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.sku, str) or not self.sku:
+            raise ValueError("sku must be a non-empty string")
+        if not isinstance(self.qty, int) or isinstance(self.qty, bool) or self.qty <= 0:
+            raise ValueError(f"qty of {self.sku} must be a positive integer")
+        if self.unit_price is not None and self.unit_price < 0:
+            raise ValueError(f"unit_price of {self.sku} must not be negative")
+
+
+def _lines(lines: tuple[OrderLine, ...], priced: bool) -> None:
+    if not lines:
+        raise ValueError("lines must not be empty")
+    skus = [line.sku for line in lines]
+    if len(set(skus)) != len(skus):
+        raise ValueError("one line per sku")
+    if priced and any(line.unit_price is None for line in lines):
+        raise ValueError("every line needs a unit_price")
+
+
+@dataclass(frozen=True, slots=True)
+class ListProduct:
+    at: datetime
+    sku: str
+    name: str
+    retail_price: int  # fen
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "at", require_aware(self.at))
+        if not self.sku or not self.name:
+            raise ValueError("sku and name must be non-empty")
+        if self.retail_price <= 0:
+            raise ValueError("retail_price must be above zero")
+
+
+@dataclass(frozen=True, slots=True)
+class Purchase:
+    at: datetime
+    buyer: str
+    seller: str | None  # None: HQ
+    lines: tuple[OrderLine, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "at", require_aware(self.at))
+        _lines(self.lines, priced=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSale:
+    at: datetime
+    sale: str
+    seller: str
+    customer: str | None
+    lines: tuple[OrderLine, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "at", require_aware(self.at))
+        if not self.sale:
+            raise ValueError("sale must be a non-empty string")
+        _lines(self.lines, priced=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnSale:
+    at: datetime
+    sale: str
+    lines: tuple[OrderLine, ...]
+    reason: str | None = None
+    hq_approved: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "at", require_aware(self.at))
+        _lines(self.lines, priced=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Buyback:
+    at: datetime
+    agent: str
+    lines: tuple[OrderLine, ...]  # unit_price None: HQ pays the price paid
+    resalable: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "at", require_aware(self.at))
+        _lines(self.lines, priced=False)

@@ -1,0 +1,1 @@
+"""The versioned policy (制度): tiers, prices, depth, commission plan, thresholds."""

@@ -1,0 +1,48 @@
+"""The key vault on PostgreSQL: table personal_data_keys (ops/migrations/002)."""
+
+from __future__ import annotations
+
+import os
+
+import asyncpg
+
+
+class PostgresKeyVault:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def key_for(self, tenant: str, subject: str) -> bytes:
+        # Insert-or-keep in one statement, then read: two concurrent first uses agree
+        # on one key (the loser's random bytes are discarded by ON CONFLICT).
+        async with self.pool.acquire() as conn:
+            await conn.execute(
+                "INSERT INTO personal_data_keys (tenant, subject, key) VALUES ($1, $2, $3) "
+                "ON CONFLICT (tenant, subject) DO NOTHING",
+                tenant,
+                subject,
+                os.urandom(32),
+            )
+            key = await conn.fetchval(
+                "SELECT key FROM personal_data_keys WHERE tenant = $1 AND subject = $2",
+                tenant,
+                subject,
+            )
+        if key is None:  # destroyed between the two statements
+            raise LookupError(f"key for {subject} was destroyed meanwhile")
+        return bytes(key)
+
+    async def get(self, tenant: str, subject: str) -> bytes | None:
+        key = await self.pool.fetchval(
+            "SELECT key FROM personal_data_keys WHERE tenant = $1 AND subject = $2",
+            tenant,
+            subject,
+        )
+        return None if key is None else bytes(key)
+
+    async def destroy(self, tenant: str, subject: str) -> bool:
+        status = await self.pool.execute(
+            "DELETE FROM personal_data_keys WHERE tenant = $1 AND subject = $2",
+            tenant,
+            subject,
+        )
+        return bool(status.endswith(" 1"))

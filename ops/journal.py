@@ -1,0 +1,278 @@
+"""The command journal: JSON lines in, the same services as the API, a summary out.
+
+Format in ../shared/DOMAIN.md. Each line is judged on its own: accepted, refused with a
+rule code, or malformed (bad JSON, unknown command, missing or ill-typed field), in
+which case nothing of it is recorded. Every line carries a deterministic idempotency
+key (sha256 of its text and its line number), so importing the same file twice records
+nothing new the second time and answers as the first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from domain.agents import commands as agent_cmds
+from domain.errors import Refused
+from domain.handling import Context
+from domain.ledger import Ledger, Noop
+from domain.money import parse_cny
+from domain.orders import commands as order_cmds
+from domain.periods import parse_period
+from domain.policy.service import IssuePolicy
+from domain.ports import EventStore, KeyVault
+
+
+class Malformed(ValueError):
+    pass
+
+
+@dataclass
+class Summary:
+    lines: int = 0  # non-blank lines read
+    accepted: int = 0
+    replayed: int = 0  # accepted lines whose idempotency key was already recorded
+    refused: dict[str, list[int]] = field(default_factory=dict)  # rule -> line numbers
+    malformed: list[tuple[int, str]] = field(default_factory=list)  # (line, what is wrong)
+
+    @property
+    def refused_lines(self) -> dict[int, str]:
+        return {n: rule for rule, lines in self.refused.items() for n in lines}
+
+    def describe(self) -> str:
+        out = [
+            f"{self.lines} lines: {self.accepted} accepted"
+            + (f" ({self.replayed} already recorded)" if self.replayed else "")
+        ]
+        for rule, lines in sorted(self.refused.items()):
+            out.append(f"refused {rule}: {len(lines)} (lines {', '.join(map(str, lines))})")
+        for n, what in self.malformed:
+            out.append(f"malformed line {n}: {what}")
+        return "\n".join(out)
+
+
+def idempotency_key(line: str, number: int) -> str:
+    return f"journal:{hashlib.sha256(line.encode()).hexdigest()}:{number}"
+
+
+async def run_journal(
+    store: EventStore,
+    vault: KeyVault,
+    tenant: str,
+    lines: Iterable[str],
+    progress: Callable[[int], None] | None = None,
+    *,
+    actor: str = "journal",
+) -> Summary:
+    """Run every line through Ledger.handle, oldest first. `progress(1)` after each line
+    (fits tqdm's update)."""
+    ledger = Ledger(store, vault)
+    summary = Summary()
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if line:
+            summary.lines += 1
+            await _run_line(ledger, tenant, actor, line, number, summary)
+        if progress is not None:
+            progress(1)
+    return summary
+
+
+async def _run_line(
+    ledger: Ledger, tenant: str, actor: str, line: str, number: int, summary: Summary
+) -> None:
+    try:
+        command = parse_line(line)
+    except Malformed as e:
+        summary.malformed.append((number, str(e)))
+        return
+    ctx = Context(tenant, actor, idempotency_key(line, number), request_id=f"line:{number}")
+    try:
+        accepted = await ledger.handle(ctx, command)
+    except Refused as refusal:
+        summary.refused.setdefault(refusal.rule, []).append(number)
+        return
+    summary.accepted += 1
+    summary.replayed += accepted.replayed
+
+
+# parsing: one function per shape, each naming the field that is wrong
+
+
+def parse_line(line: str) -> object:
+    try:
+        doc = json.loads(line, parse_float=_no_float)
+    except ValueError as e:
+        raise Malformed(f"not JSON: {e}") from None
+    if not isinstance(doc, dict):
+        raise Malformed("not a JSON object")
+    cmd = doc.get("cmd")
+    parser = _PARSERS.get(cmd) if isinstance(cmd, str) else None
+    if parser is None:
+        raise Malformed(f"unknown cmd {cmd!r}")
+    fields = _Fields(doc)
+    try:
+        command = parser(fields)
+        fields.done()
+    except Malformed:
+        raise
+    except (ValueError, TypeError, KeyError) as e:
+        raise Malformed(f"{cmd}: {e}") from None
+    return command
+
+
+def _no_float(text: str) -> Any:
+    raise ValueError(f"number {text} has a fraction: amounts are decimal strings")
+
+
+class _Fields:
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.doc = doc
+        self.used = {"cmd"}
+        self.at = self._at()
+
+    def _at(self) -> datetime:
+        self.used.add("at")
+        text = self.doc.get("at")
+        if not isinstance(text, str):
+            raise Malformed("at: missing (business time with its offset)")
+        try:
+            at = datetime.fromisoformat(text)
+        except ValueError:
+            raise Malformed(f"at: {text!r} is not an ISO 8601 time") from None
+        if at.tzinfo is None:
+            raise Malformed(f"at: {text!r} carries no UTC offset")
+        return at
+
+    def get(
+        self, key: str, kind: type | tuple[type, ...], default: Any = ..., *, nullable: bool = False
+    ) -> Any:
+        self.used.add(key)
+        if key not in self.doc:
+            if default is ...:
+                raise Malformed(f"{self.doc['cmd']}: {key} is missing")
+            return default
+        value = self.doc[key]
+        if value is None and nullable:
+            return None
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+            raise Malformed(f"{self.doc['cmd']}: {key} has the wrong type")
+        return value
+
+    def money(self, key: str, default: int | None = None) -> int | None:
+        value = self.get(key, str, None, nullable=True)
+        return default if value is None else parse_cny(value)
+
+    def lines(self, priced: bool | None) -> tuple[order_cmds.OrderLine, ...]:
+        found = []
+        for i, row in enumerate(self.get("lines", list), start=1):
+            if not isinstance(row, dict) or set(row) - {"sku", "qty", "unit_price"}:
+                raise Malformed(f"{self.doc['cmd']}: line {i} must hold sku, qty, unit_price")
+            if priced is False and "unit_price" in row:
+                raise Malformed(f"{self.doc['cmd']}: line {i}: no unit_price here")
+            price = row.get("unit_price")
+            # OrderLine checks the types of sku and qty itself (ValueError: malformed).
+            sku: Any = row.get("sku")
+            qty: Any = row.get("qty")
+            found.append(
+                order_cmds.OrderLine(sku, qty, None if price is None else parse_cny(price))
+            )
+        return tuple(found)
+
+    def done(self) -> None:
+        extra = set(self.doc) - self.used
+        if extra:
+            raise Malformed(f"{self.doc['cmd']}: unknown field(s) {', '.join(sorted(extra))}")
+
+
+def _join(f: _Fields) -> agent_cmds.Join:
+    return agent_cmds.Join(
+        f.at,
+        f.get("agent", str),
+        f.get("sponsor", str, nullable=True),
+        f.get("tier", str),
+        f.get("name", str),
+        f.get("id_number", str),
+        f.get("phone", str),
+        fee=f.money("fee", 0) or 0,
+        required_purchase=f.get("required_purchase", bool, False),
+    )
+
+
+def _policy(f: _Fields) -> IssuePolicy:
+    version = f.get("version", int, None, nullable=True)
+    effective = f.get("effective_from", str, None, nullable=True)
+    f.used.update(f.doc)  # the rest is the policy document, checked by the policy model
+    document = {
+        k: v for k, v in f.doc.items() if k not in {"at", "cmd", "version", "effective_from"}
+    }
+    start = None
+    if effective is not None:
+        start = datetime.fromisoformat(effective)
+        if start.tzinfo is None:
+            raise Malformed("policy: effective_from carries no UTC offset")
+    return IssuePolicy(f.at, document, version, start)
+
+
+def _period(f: _Fields) -> Noop:
+    period = f.get("period", str)
+    parse_period(period)
+    return Noop(f.at, "close_period", (("period", period),))
+
+
+def _dispute(name: str) -> Callable[[_Fields], Noop]:
+    def parse(f: _Fields) -> Noop:
+        f.used.update(f.doc)  # recorded by the compliance issue (#4); shape not fixed yet
+        return Noop(f.at, name, tuple(sorted((k, str(v)) for k, v in f.doc.items())))
+
+    return parse
+
+
+def _status(cls: type[agent_cmds.AgentCommand]) -> Callable[[_Fields], object]:
+    return lambda f: cls(f.at, f.get("agent", str), reason=f.get("reason", str, ""))  # type: ignore[call-arg]
+
+
+_PARSERS: dict[str, Callable[[_Fields], object]] = {
+    "policy": _policy,
+    "product": lambda f: order_cmds.ListProduct(
+        f.at, f.get("sku", str), f.get("name", str), parse_cny(f.get("retail_price", str))
+    ),
+    "join": _join,
+    "promote": lambda f: agent_cmds.Promote(f.at, f.get("agent", str), f.get("tier", str)),
+    "demote": lambda f: agent_cmds.Demote(
+        f.at, f.get("agent", str), f.get("tier", str), f.get("reason", str, "")
+    ),
+    "warn": _status(agent_cmds.Warn),
+    "suspend": _status(agent_cmds.Suspend),
+    "reinstate": _status(agent_cmds.Reinstate),
+    "terminate": _status(agent_cmds.Terminate),
+    "forget": lambda f: agent_cmds.Forget(f.at, f.get("agent", str)),
+    "purchase": lambda f: order_cmds.Purchase(
+        f.at, f.get("buyer", str), f.get("seller", str, nullable=True), f.lines(None)
+    ),
+    "sale": lambda f: order_cmds.RecordSale(
+        f.at,
+        f.get("sale", str),
+        f.get("seller", str),
+        f.get("customer", str, None, nullable=True),
+        f.lines(True),
+    ),
+    "return": lambda f: order_cmds.ReturnSale(
+        f.at,
+        f.get("sale", str),
+        f.lines(False),
+        f.get("reason", str, None, nullable=True),
+        f.get("hq_approved", bool, False),
+    ),
+    "buyback": lambda f: order_cmds.Buyback(
+        f.at, f.get("agent", str), f.lines(None), f.get("resalable", bool, True)
+    ),
+    "close_period": _period,
+    "open_dispute": _dispute("open_dispute"),
+    "resolve_dispute": _dispute("resolve_dispute"),
+    "tick": lambda f: Noop(f.at, "tick"),
+}
