@@ -213,7 +213,7 @@ class PostgresEventStore:
     ) -> list[RecordedEvent]:
         order = "DESC" if desc else "ASC"
         rows = await self.pool.fetch(
-            f"SELECT {COLUMNS} FROM events WHERE tenant = $1 AND stream = $2"  # noqa: S608
+            f"SELECT {COLUMNS} FROM events WHERE tenant = $1 AND stream = $2"
             " AND ($3::bigint IS NULL OR version > $3) AND ($4::bigint IS NULL OR version <= $4)"
             f" ORDER BY version {order} LIMIT $5",
             tenant,
@@ -235,7 +235,7 @@ class PostgresEventStore:
         limit: int = 1000,
     ) -> list[RecordedEvent]:
         rows = await self.pool.fetch(
-            f"SELECT {COLUMNS} FROM events WHERE tenant = $1 AND position > $2"  # noqa: S608
+            f"SELECT {COLUMNS} FROM events WHERE tenant = $1 AND position > $2"
             " AND ($3::bigint IS NULL OR position <= $3)"
             " AND ($4::timestamptz IS NULL OR business_time <= $4)"
             " AND (cardinality($5::text[]) = 0 OR name = ANY($5))"

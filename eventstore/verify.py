@@ -43,7 +43,7 @@ async def verify_chain(conn: asyncpg.Connection, tenant: str | None = None) -> C
 
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         cursor = conn.cursor(
-            f"SELECT {COLUMNS} FROM events"  # noqa: S608
+            f"SELECT {COLUMNS} FROM events"
             " WHERE $1::text IS NULL OR tenant = $1 ORDER BY tenant, position",
             tenant,
             prefetch=5000,

@@ -106,7 +106,7 @@ class ProjectionRunner:
                 if exists is None:
                     await self._create(conn, p, s)
                     continue
-                version = await conn.fetchval(f"SELECT version FROM {s}.meta")  # noqa: S608
+                version = await conn.fetchval(f"SELECT version FROM {s}.meta")
             if version != p.version:
                 log.warning("projection %s is at version %s, code at %s: rebuilding",
                             p.name, version, p.version)
@@ -117,11 +117,11 @@ class ProjectionRunner:
     ) -> int:
         """Apply the next batch for one tenant inside conn's transaction; events consumed."""
         after = await conn.fetchval(
-            f"SELECT position FROM {s}.checkpoint WHERE tenant = $1 FOR UPDATE",  # noqa: S608
+            f"SELECT position FROM {s}.checkpoint WHERE tenant = $1 FOR UPDATE",
             tenant,
         )
         if after is None:
-            await conn.execute(f"INSERT INTO {s}.checkpoint VALUES ($1, 0)", tenant)  # noqa: S608
+            await conn.execute(f"INSERT INTO {s}.checkpoint VALUES ($1, 0)", tenant)
             after = 0
         head = await self.store.head(tenant)
         if head <= after:
@@ -133,7 +133,7 @@ class ProjectionRunner:
         if events:
             await p.apply(conn, s, tenant, events)
         await conn.execute(
-            f"UPDATE {s}.checkpoint SET position = $2 WHERE tenant = $1",  # noqa: S608
+            f"UPDATE {s}.checkpoint SET position = $2 WHERE tenant = $1",
             tenant,
             reached,
         )
@@ -173,7 +173,7 @@ class ProjectionRunner:
         tenant = failure.tenant
         async with self.pool.acquire() as conn:
             position = await conn.fetchval(
-                f"SELECT position FROM {live_schema(p)}.checkpoint WHERE tenant = $1",  # noqa: S608
+                f"SELECT position FROM {live_schema(p)}.checkpoint WHERE tenant = $1",
                 tenant,
             )
             await conn.execute(
