@@ -1,0 +1,67 @@
+"""The journal runner: summaries, malformed lines, and safe re-import."""
+
+from __future__ import annotations
+
+from eventstore.memory import InMemoryEventStore
+from eventstore.memory_vault import InMemoryKeyVault
+from ops.journal import run_journal
+from tests.unit.world import BASE, line
+
+AT = "2026-01-12T09:00:00+08:00"
+
+
+async def test_malformed_lines_are_reported_with_their_number_and_record_nothing() -> None:
+    store, vault = InMemoryEventStore(), InMemoryKeyVault()
+    bad = [
+        "{not json",
+        line(AT, "dance", agent="A1"),
+        line(AT, "suspend"),
+        line(AT, "product", sku="X", name="x", retail_price=9.9),  # float is not money
+        '{"at": "2026-01-12T09:00:00", "cmd": "tick"}',  # no UTC offset
+        line(AT, "suspend", agent="A1", colour="red"),
+        line(AT, "purchase", buyer="A1", seller=None, lines=[{"sku": "TEA-01", "qty": 0}]),
+        line(AT, "product", sku="X", name="x", retail_price="9.999"),
+        "[1, 2]",
+    ]
+    summary = await run_journal(store, vault, "t", [*BASE, "", *bad])
+    assert summary.accepted == len(BASE)
+    assert [n for n, _ in summary.malformed] == list(range(len(BASE) + 2, len(BASE) + 2 + len(bad)))
+    whats = dict(summary.malformed)
+    assert "unknown cmd 'dance'" in whats[len(BASE) + 3]
+    assert "agent is missing" in whats[len(BASE) + 4]
+    assert "colour" in whats[len(BASE) + 7]
+    assert summary.lines == len(BASE) + len(bad)  # the blank line is not a line
+    events = await store.read_all("t", limit=100_000)
+    assert all(e.metadata["request_id"] in {f"line:{n}" for n in range(1, 9)} for e in events)
+
+
+async def test_reimporting_a_journal_records_nothing_and_answers_as_the_first_time() -> None:
+    store, vault = InMemoryEventStore(), InMemoryKeyVault()
+    refused = line(AT, "suspend", agent="ZZ")
+    first = await run_journal(store, vault, "t", [*BASE, refused])
+    head = await store.head("t")
+    again = await run_journal(store, vault, "t", [*BASE, refused])
+    assert await store.head("t") == head
+    assert (again.accepted, again.replayed) == (first.accepted, len(BASE))
+    assert again.refused == first.refused == {"unknown-agent": [len(BASE) + 1]}
+
+
+async def test_progress_is_reported_once_per_line() -> None:
+    seen: list[int] = []
+    await run_journal(InMemoryEventStore(), InMemoryKeyVault(), "t", BASE, seen.append)
+    assert sum(seen) == len(BASE)
+
+
+async def test_events_carry_business_time_actor_and_policy_version() -> None:
+    store = InMemoryEventStore()
+    await run_journal(store, InMemoryKeyVault(), "t", BASE, actor="import:old-system")
+    events = await store.read_all("t")
+    joined = next(e for e in events if e.name == "AgentJoined")
+    assert joined.business_time.isoformat() == "2026-01-05T01:00:00+00:00"
+    assert joined.metadata["actor"] == "import:old-system"
+    assert joined.metadata["policy_version"] == 1
+    assert str(joined.metadata["idempotency_key"]).startswith("journal:")
+    assert {e.name for e in events} >= {
+        "ProductListed", "AgentJoined", "DownlineJoined", "StockOpened", "StockPurchased",
+        "StockShipped", "RetailSaleRecorded", "StockSoldAtRetail",
+    }  # fmt: skip
