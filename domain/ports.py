@@ -120,6 +120,10 @@ class EventStore(Protocol):
         """The last position recorded for the tenant (0 when there is none)."""
         ...
 
+    async def recorded(self, tenant: str, idempotency_key: str) -> Appended | None:
+        """What the append with this key recorded (replayed=True), or None if unseen."""
+        ...
+
     async def tracking_position(self, tenant: str, application: str) -> int | None: ...
 
     def follow(

@@ -131,6 +131,10 @@ class InMemoryEventStore:
                 break
         return found
 
+    async def recorded(self, tenant: str, idempotency_key: str) -> Appended | None:
+        first = self._tenant(tenant).keys.get(idempotency_key)
+        return None if first is None else Appended(first.first_position, first.last_position, True)
+
     async def head(self, tenant: str) -> int:
         return len(self._tenant(tenant).events)
 

@@ -255,6 +255,15 @@ class PostgresEventStore:
         )
         return position or 0
 
+    async def recorded(self, tenant: str, idempotency_key: str) -> Appended | None:
+        row = await self.pool.fetchrow(
+            "SELECT first_position, last_position FROM idempotency_keys"
+            " WHERE tenant = $1 AND key = $2",
+            tenant,
+            idempotency_key,
+        )
+        return None if row is None else Appended(row[0], row[1], replayed=True)
+
     async def tracking_position(self, tenant: str, application: str) -> int | None:
         value: int | None = await self.pool.fetchval(
             "SELECT max(notification_id) FROM tracking WHERE tenant = $1 AND application_name = $2",

@@ -55,6 +55,9 @@ async def test_a_retried_append_answers_as_the_first_time_and_records_nothing_ne
     # Even a retry whose events would now conflict answers as the first time did.
     assert (await store.append(tenant, [ev("z", 9)], idempotency_key="k1")).replayed
     assert await store.head(tenant) == 2
+    looked_up = await store.recorded(tenant, "k1")
+    assert looked_up is not None and looked_up.positions == first.positions
+    assert await store.recorded(tenant, "never") is None
 
 
 async def test_concurrent_retries_with_one_key_record_once(store, tenant):
