@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import asyncpg
 import typer
@@ -11,6 +13,9 @@ import typer
 from ops.database import postgres_url
 from ops.migrate import MigrationError, migrate
 from ops.settings import Settings
+
+if TYPE_CHECKING:
+    from ops.journal import Summary
 
 app = typer.Typer(help="weiledger: agent hierarchy and order ledger", no_args_is_help=True)
 db = typer.Typer(help="database: migrations and the hash chain", no_args_is_help=True)
@@ -28,6 +33,43 @@ def serve(host: str | None = None, port: int | None = None) -> None:
     typer.echo(f"weiledger on http://{host or settings.host}:{port or settings.port}/docs")
     typer.echo(f"database: {settings.describe_database()}")
     uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+
+
+@app.command("import")
+def import_journal(
+    journal: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL journal")],
+    tenant: Annotated[str | None, typer.Option(help="the brand (default: WEILEDGER_TENANT)")] = None,
+    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+) -> None:
+    """Run a command journal through the ledger, as the API would; print a summary."""
+    from tqdm import tqdm
+
+    from eventstore.postgres import PostgresEventStore
+    from eventstore.vault import PostgresKeyVault
+    from ops.database import open_database
+    from ops.journal import run_journal
+
+    settings = Settings()
+    total = sum(1 for _ in journal.open(encoding="utf-8"))
+
+    async def go() -> Summary:
+        async with open_database(settings) as pool:
+            store = PostgresEventStore(pool)
+            try:
+                with journal.open(encoding="utf-8") as lines, tqdm(
+                    total=total, unit="cmd", disable=not progress, file=sys.stderr
+                ) as bar:
+                    return await run_journal(
+                        store, PostgresKeyVault(pool), tenant or settings.tenant, lines,
+                        progress=bar.update, actor=f"import:{journal.name}",
+                    )
+            finally:
+                await store.close()
+
+    summary = asyncio.run(go())
+    typer.echo(summary.describe())
+    if summary.malformed:
+        raise typer.Exit(1)
 
 
 @db.command("migrate")
@@ -51,7 +93,9 @@ def db_migrate() -> None:
 
 
 @db.command("verify-chain")
-def db_verify_chain(tenant: str | None = typer.Option(None, help="one tenant only")) -> None:
+def db_verify_chain(
+    tenant: Annotated[str | None, typer.Option(help="one tenant only")] = None,
+) -> None:
     """Recompute every event hash; name the position where the chain breaks."""
     from eventstore.verify import ChainReport, verify_chain
 
