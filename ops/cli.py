@@ -38,7 +38,7 @@ def serve(host: str | None = None, port: int | None = None) -> None:
 @app.command("import")
 def import_journal(
     journal: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL journal")],
-    tenant: Annotated[str | None, typer.Option(help="the brand (default: WEILEDGER_TENANT)")] = None,
+    tenant: Annotated[str | None, typer.Option(help="brand (default: WEILEDGER_TENANT)")] = None,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:
     """Run a command journal through the ledger, as the API would; print a summary."""
