@@ -21,14 +21,18 @@ import contextlib
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import ClassVar, TypeAlias, cast
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from domain.ports import RecordedEvent
 from eventstore.postgres import PostgresEventStore
 
 log = logging.getLogger(__name__)
+
+# A connection of our own or one lent by the pool: the same methods either way.
+Conn: TypeAlias = asyncpg.Connection | PoolConnectionProxy
 
 BATCH = 2000
 POLL_SECONDS = 1.0
@@ -87,7 +91,7 @@ class ProjectionRunner:
         rows = await self.pool.fetch("SELECT tenant FROM chain_heads ORDER BY tenant")
         return [r["tenant"] for r in rows]
 
-    async def _create(self, conn: asyncpg.Connection, p: Projection, s: str) -> None:
+    async def _create(self, conn: Conn, p: Projection, s: str) -> None:
         await conn.execute(f"CREATE SCHEMA {s}")
         await conn.execute(p.ddl.format(s=s))
         await conn.execute(
@@ -112,9 +116,7 @@ class ProjectionRunner:
                             p.name, version, p.version)
                 await self.rebuild(p.name)
 
-    async def _step(
-        self, conn: asyncpg.Connection, p: Projection, s: str, tenant: str
-    ) -> int:
+    async def _step(self, conn: Conn, p: Projection, s: str, tenant: str) -> int:
         """Apply the next batch for one tenant inside conn's transaction; events consumed."""
         after = await conn.fetchval(
             f"SELECT position FROM {s}.checkpoint WHERE tenant = $1 FOR UPDATE",
@@ -131,7 +133,7 @@ class ProjectionRunner:
         )
         reached = events[-1].position if len(events) == self.batch else head
         if events:
-            await p.apply(conn, s, tenant, events)
+            await p.apply(cast(asyncpg.Connection, conn), s, tenant, events)
         await conn.execute(
             f"UPDATE {s}.checkpoint SET position = $2 WHERE tenant = $1",
             tenant,
@@ -218,5 +220,5 @@ class ProjectionRunner:
         return applied
 
 
-async def _lock(conn: asyncpg.Connection, schema: str) -> None:
+async def _lock(conn: Conn, schema: str) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", schema)
