@@ -95,8 +95,8 @@ class Codec:
             )
         )
 
-    def replay(self, recorded: list[RecordedEvent]) -> Any:
-        aggregate = None
+    def replay(self, recorded: list[RecordedEvent], aggregate: Any = None) -> Any:
+        """Apply recorded events in order, from nothing or onto `aggregate`."""
         for event in recorded:
             aggregate = self.decode(event).mutate(aggregate)
         return aggregate

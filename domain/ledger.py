@@ -13,7 +13,7 @@ from typing import Any
 
 from domain.agents import commands as agent_cmds
 from domain.agents.service import AgentService
-from domain.handling import Accepted, Context
+from domain.handling import Accepted, AggregateCache, Context
 from domain.orders import commands as order_cmds
 from domain.orders.service import OrderService
 from domain.policy.service import IssuePolicy, PolicyService
@@ -32,12 +32,15 @@ class Noop:
 
 
 class Ledger:
-    def __init__(self, store: EventStore, vault: KeyVault) -> None:
+    def __init__(
+        self, store: EventStore, vault: KeyVault, cache: AggregateCache | None = None
+    ) -> None:
+        """`cache`: only for one sequential caller (see AggregateCache)."""
         self.store = store
         self.vault = vault
-        self.agents = AgentService(store, vault)
-        self.orders = OrderService(store)
-        self.policy = PolicyService(store)
+        self.agents = AgentService(store, vault, cache)
+        self.orders = OrderService(store, cache)
+        self.policy = PolicyService(store, cache)
         a, o = self.agents, self.orders
         self._routes: dict[type, Callable[[Context, Any], Awaitable[Accepted]]] = {
             IssuePolicy: self.policy.issue,

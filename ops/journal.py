@@ -18,7 +18,7 @@ from typing import Any
 
 from domain.agents import commands as agent_cmds
 from domain.errors import Refused
-from domain.handling import Context
+from domain.handling import AggregateCache, Context
 from domain.ledger import Ledger, Noop
 from domain.money import parse_cny
 from domain.orders import commands as order_cmds
@@ -70,7 +70,7 @@ async def run_journal(
 ) -> Summary:
     """Run every line through Ledger.handle, oldest first. `progress(1)` after each line
     (fits tqdm's update)."""
-    ledger = Ledger(store, vault)
+    ledger = Ledger(store, vault, AggregateCache())  # lines run one after another
     summary = Summary()
     for number, raw in enumerate(lines, start=1):
         line = raw.strip()

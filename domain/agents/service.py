@@ -22,7 +22,7 @@ from domain.agents.model import SUSPENDED, TERMINATED, Agent
 from domain.agents.personal import ERASED_DATA, PersonalData, Unreadable, seal, subject, unseal
 from domain.errors import Refused, judge
 from domain.events import create, streams, trigger
-from domain.handling import Accepted, Context, Decision, Session, execute, load
+from domain.handling import Accepted, AggregateCache, Context, Decision, Session, execute, load
 from domain.orders.stock import Stock
 from domain.periods import last_periods, period_end, period_start
 from domain.policy.service import load_policy
@@ -41,12 +41,15 @@ class AgentView:
 
 
 class AgentService:
-    def __init__(self, store: EventStore, vault: KeyVault) -> None:
+    def __init__(
+        self, store: EventStore, vault: KeyVault, cache: AggregateCache | None = None
+    ) -> None:
         self.store = store
         self.vault = vault
+        self.cache = cache
 
     async def _run(self, ctx: Context, cmd: AgentCommand, name: str, decide: Decision) -> Accepted:
-        return await execute(self.store, ctx, cmd.at, name, decide, load_policy)
+        return await execute(self.store, ctx, cmd.at, name, decide, load_policy, self.cache)
 
     async def join(self, ctx: Context, cmd: Join) -> Accepted:
         async def decide(s: Session) -> None:

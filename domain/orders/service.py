@@ -12,7 +12,7 @@ from domain.agents.model import Agent
 from domain.agents.rules import must_be_active, unknown_agent
 from domain.errors import Refused, judge
 from domain.events import create, streams, trigger
-from domain.handling import Accepted, Context, Decision, Session, execute, load
+from domain.handling import Accepted, AggregateCache, Context, Decision, Session, execute, load
 from domain.orders import rules
 from domain.orders.commands import Buyback, ListProduct, OrderLine, Purchase, RecordSale, ReturnSale
 from domain.orders.products import Product
@@ -47,11 +47,12 @@ async def _products(s: Session, lines: tuple[OrderLine, ...]) -> dict[str, Produ
 
 
 class OrderService:
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventStore, cache: AggregateCache | None = None) -> None:
         self.store = store
+        self.cache = cache
 
     async def _run(self, ctx: Context, at: datetime, name: str, decide: Decision) -> Accepted:
-        return await execute(self.store, ctx, at, name, decide, load_policy)
+        return await execute(self.store, ctx, at, name, decide, load_policy, self.cache)
 
     async def list_product(self, ctx: Context, cmd: ListProduct) -> Accepted:
         async def decide(s: Session) -> None:

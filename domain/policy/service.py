@@ -8,7 +8,7 @@ from typing import Any
 
 from domain.errors import Refused, judge
 from domain.events import create, streams, trigger
-from domain.handling import Accepted, Context, Session, execute
+from domain.handling import Accepted, AggregateCache, Context, Session, execute
 from domain.policy.book import PolicyBook, policy_in_force
 from domain.policy.limits import breach
 from domain.policy.model import Policy, from_document, to_document
@@ -30,8 +30,9 @@ async def load_policy(session: Session) -> Policy:
 
 
 class PolicyService:
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventStore, cache: AggregateCache | None = None) -> None:
         self.store = store
+        self.cache = cache
 
     async def issue(self, ctx: Context, cmd: IssuePolicy) -> Accepted:
         async def decide(s: Session) -> None:
@@ -60,7 +61,7 @@ class PolicyService:
             )
             s.save(streams.POLICY, book)
 
-        return await execute(self.store, ctx, cmd.at, "policy", decide, load_policy)
+        return await execute(self.store, ctx, cmd.at, "policy", decide, load_policy, self.cache)
 
     async def in_force(self, tenant: str, at: datetime) -> Policy:
         session = Session(self.store, tenant, at)

@@ -127,3 +127,25 @@ async def test_a_version_conflict_is_judged_again_on_the_new_state() -> None:
     accepted = await ledger.handle(Context(TENANT, "test"), parse_line(sell("S8", 2)))
     assert accepted.first_position is not None
     assert await ledger.orders.stock(TENANT, "A2") == {"TEA-01": 0}
+
+
+async def test_a_cached_aggregate_still_sees_what_another_writer_recorded() -> None:
+    from domain.handling import AggregateCache
+
+    store, vault = InMemoryEventStore(), InMemoryKeyVault()
+    await run_journal(store, vault, TENANT, BASE)  # A2 holds 8 units
+    cached, other = Ledger(store, vault, AggregateCache()), Ledger(store, vault)
+
+    def sell(sale: str, qty: int) -> Any:
+        tea = [{"sku": "TEA-01", "qty": qty, "unit_price": "99.00"}]
+        return parse_line(line(AT, "sale", sale=sale, seller="A2", customer="C", lines=tea))
+
+    await cached.handle(Context(TENANT, "t"), sell("S2", 5))
+    await other.handle(Context(TENANT, "t"), sell("S3", 3))
+    with pytest.raises(Refused) as refused:
+        await cached.handle(Context(TENANT, "t"), sell("S4", 1))
+    assert refused.value.numbers["on_hand"] == 0
+    # a refusal leaves the cache intact and right
+    with pytest.raises(Refused):
+        await cached.handle(Context(TENANT, "t"), sell("S4", 1))
+    assert await cached.orders.stock(TENANT, "A2") == {"TEA-01": 0}
