@@ -160,8 +160,9 @@ async def execute(
             await decide(session)
         except Refused:
             session.settle(recorded=False)
-            if await _seen_before(store, ctx, session, at):
-                return Accepted(None, None, replayed=True)
+            seen = await _seen_before(store, ctx)
+            if seen is not None:
+                return seen
             raise
         except BaseException:
             session.settle(recorded=False)
@@ -193,26 +194,16 @@ async def execute(
     raise AssertionError("unreachable")
 
 
-async def _seen_before(store: EventStore, ctx: Context, session: Session, at: datetime) -> bool:
-    """Was this idempotency key already recorded, by an accepted first attempt?
+async def _seen_before(store: EventStore, ctx: Context) -> Accepted | None:
+    """What an accepted first attempt with this idempotency key recorded, if any.
 
     A repeated command must answer as the first time, but judged again it would often
-    be refused (already-joined, duplicate-sale…), because its own first run changed
-    the streams. The port has no "look up a key" call, so ask the store with an append
-    that cannot succeed: version 1 of a stream this decision found non-empty. Stores
-    check the idempotency key before versions, so a known key answers `replayed`, and
-    an unknown key fails on the version and records nothing (key included).
+    be refused (already-joined, duplicate-sale…) because its own first run changed the
+    streams. Asked only on a refusal: on acceptance the append itself answers replayed.
     """
     if ctx.idempotency_key is None:
-        return False
-    occupied = next((s for s, v in session.read_versions.items() if v >= 1), None)
-    if occupied is None:
-        return False
-    probe = NewEvent(
-        stream=occupied, version=1, name="IdempotencyProbe", payload=b"{}", business_time=at
-    )
-    try:
-        appended = await store.append(ctx.tenant, [probe], idempotency_key=ctx.idempotency_key)
-    except VersionConflict:
-        return False
-    return appended.replayed
+        return None
+    first = await store.recorded(ctx.tenant, ctx.idempotency_key)
+    if first is None:
+        return None
+    return Accepted(first.first_position, first.last_position, replayed=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from domain.ports import EventStore
 from eventstore.memory import InMemoryEventStore
 from eventstore.memory_vault import InMemoryKeyVault
 from ops.journal import run_journal
@@ -35,13 +36,15 @@ async def test_malformed_lines_are_reported_with_their_number_and_record_nothing
     assert all(e.metadata["request_id"] in {f"line:{n}" for n in range(1, 9)} for e in events)
 
 
-async def test_reimporting_a_journal_records_nothing_and_answers_as_the_first_time() -> None:
-    store, vault = InMemoryEventStore(), InMemoryKeyVault()
+async def test_reimporting_a_journal_records_nothing_and_answers_as_the_first_time(
+    store: EventStore, tenant: str
+) -> None:
+    vault = InMemoryKeyVault()
     refused = line(AT, "suspend", agent="ZZ")
-    first = await run_journal(store, vault, "t", [*BASE, refused])
-    head = await store.head("t")
-    again = await run_journal(store, vault, "t", [*BASE, refused])
-    assert await store.head("t") == head
+    first = await run_journal(store, vault, tenant, [*BASE, refused])
+    head = await store.head(tenant)
+    again = await run_journal(store, vault, tenant, [*BASE, refused])
+    assert await store.head(tenant) == head
     assert (again.accepted, again.replayed) == (first.accepted, len(BASE))
     assert again.refused == first.refused == {"unknown-agent": [len(BASE) + 1]}
 
