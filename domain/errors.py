@@ -34,6 +34,7 @@ PRECEDENCE: tuple[tuple[str, ...], ...] = (
         "not-resalable",
         "buyback-window",
         "period-closed",
+        "period-open",
         "policy-version",
     ),
 )

@@ -18,6 +18,7 @@ from domain.orders import commands as order_cmds
 from domain.orders.service import OrderService
 from domain.policy.service import IssuePolicy, PolicyService
 from domain.ports import EventStore, KeyVault
+from domain.settlement.service import ClosePeriod, SettlementService
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,7 @@ class Ledger:
         self.vault = vault
         self.agents = AgentService(store, vault, cache)
         self.orders = OrderService(store, cache)
+        self.settlement = SettlementService(store)
         self.policy = PolicyService(store, cache)
         a, o = self.agents, self.orders
         self._routes: dict[type, Callable[[Context, Any], Awaitable[Accepted]]] = {
@@ -57,6 +59,7 @@ class Ledger:
             order_cmds.RecordSale: o.record_sale,
             order_cmds.ReturnSale: o.return_sale,
             order_cmds.Buyback: o.buyback,
+            ClosePeriod: self.settlement.close_period,
         }
 
     async def handle(self, ctx: Context, command: object) -> Accepted:

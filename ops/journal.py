@@ -25,6 +25,7 @@ from domain.orders import commands as order_cmds
 from domain.periods import parse_period
 from domain.policy.service import IssuePolicy
 from domain.ports import EventStore, KeyVault
+from domain.settlement.service import ClosePeriod
 
 
 class Malformed(ValueError):
@@ -218,10 +219,10 @@ def _policy(f: _Fields) -> IssuePolicy:
     return IssuePolicy(f.at, document, version, start)
 
 
-def _period(f: _Fields) -> Noop:
+def _period(f: _Fields) -> ClosePeriod:
     period = f.get("period", str)
     parse_period(period)
-    return Noop(f.at, "close_period", (("period", period),))
+    return ClosePeriod(f.at, period)
 
 
 def _dispute(name: str) -> Callable[[_Fields], Noop]:

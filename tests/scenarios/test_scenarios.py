@@ -1,9 +1,9 @@
 """Every sample journal in ../shared/scenarios, run against a fresh ledger, must produce
 exactly the outcomes its expected file states (only the keys present are checked).
 
-A file added there later is picked up without code changes. Keys this issue's domain
-cannot answer yet (statements, tax flags, alerts: settlement and projections, #4) fail
-loudly; the journals holding them are xfail(strict=True) until #4 lands.
+A file added there later is picked up without code changes. Keys nothing answers yet
+(alerts: the watchers of #4) fail loudly; the journals holding them are
+xfail(strict=True) until they land.
 """
 
 from __future__ import annotations
@@ -15,13 +15,15 @@ from typing import Any
 import pytest
 
 from domain.ledger import Ledger
+from domain.money import format_cny
 from domain.ports import EventStore
+from domain.settlement.history import replay
 from eventstore.memory_vault import InMemoryKeyVault
 from ops.journal import run_journal
 
 SCENARIOS = Path(__file__).parents[2].parent / "shared" / "scenarios"
-NEEDS_SETTLEMENT = {"statements", "tax_flags", "alerts", "alerts_exhaustive"}
-ANSWERED = {"refused", "agents", "stock"}
+NOT_YET = {"alerts", "alerts_exhaustive"}
+ANSWERED = {"refused", "agents", "stock", "statements", "tax_flags"}
 
 
 def _cases() -> list[Any]:
@@ -29,12 +31,9 @@ def _cases() -> list[Any]:
     for journal in sorted(SCENARIOS.glob("*.jsonl")):
         expected = json.loads(journal.with_suffix(".expected.json").read_text("utf-8"))
         marks = []
-        if NEEDS_SETTLEMENT & set(expected):
+        if NOT_YET & set(expected):
             marks.append(
-                pytest.mark.xfail(
-                    strict=True,
-                    reason="needs settlement and alerts from the projections issue (#4)",
-                )
+                pytest.mark.xfail(strict=True, reason="needs the alert watchers of issue #4")
             )
         lines = journal.read_text("utf-8").splitlines()
         cases.append(pytest.param(lines, expected, id=journal.stem, marks=marks))
@@ -65,6 +64,20 @@ async def test_journal_produces_its_expected_outcomes(
     for agent, units in expected.get("stock", {}).items():
         held = await ledger.orders.stock(tenant, agent)
         assert {sku: held.get(sku, 0) for sku in units} == units, agent
+    if "statements" in expected or "tax_flags" in expected:
+        issued = (await replay(store, tenant)).issued
+        if "statements" in expected:
+            totals = {
+                period: {st.agent: format_cny(st.total_fen) for st in statements}
+                for period, statements in issued.items()
+            }
+            assert totals == expected["statements"]
+        if "tax_flags" in expected:
+            flagged = {
+                period: sorted(st.agent for st in statements if st.tax_flag)
+                for period, statements in issued.items()
+            }
+            assert {p: a for p, a in flagged.items() if a} == expected["tax_flags"]
     unanswered = set(expected) - ANSWERED
     if unanswered:
         pytest.fail(f"no implementation answers {sorted(unanswered)} yet (issue #4)")

@@ -1,0 +1,86 @@
+"""Closing a period (结算): the statements it issues, recorded as one append."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.errors import Refused
+from domain.events import create
+from domain.handling import Accepted, Context, Session, execute
+from domain.periods import parse_period, period_end, period_stream
+from domain.policy.service import load_policy
+from domain.ports import EventStore
+from domain.settlement.facts import Statement
+from domain.settlement.history import replay
+from domain.settlement.ledger import SettlementError
+from domain.settlement.model import (
+    IssuedStatement,
+    SettlementPeriod,
+    line_document,
+    statement_stream,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ClosePeriod:
+    at: datetime
+    period: str
+
+
+class SettlementService:
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+
+    async def close_period(self, ctx: Context, cmd: ClosePeriod) -> Accepted:
+        parse_period(cmd.period)
+
+        async def decide(s: Session) -> None:
+            if await s.load(period_stream(cmd.period), SettlementPeriod) is not None:
+                raise Refused("period-closed", period=cmd.period)
+            ends = period_end(cmd.period)
+            if cmd.at < ends:
+                raise Refused("period-open", period=cmd.period, ends_at=ends.isoformat())
+            history = await replay(self.store, ctx.tenant)
+            try:
+                statements = history.ledger.close(cmd.period)
+            except SettlementError as error:  # a later period is closed already
+                raise Refused(
+                    "period-closed", period=cmd.period, last_closed=history.ledger.last_closed
+                ) from error
+            self._record(s, cmd, statements)
+
+        return await execute(self.store, ctx, cmd.at, "close_period", decide, load_policy)
+
+    @staticmethod
+    def _record(s: Session, cmd: ClosePeriod, statements: tuple[Statement, ...]) -> None:
+        stream = period_stream(cmd.period)
+        s.save(
+            stream,
+            create(
+                SettlementPeriod, SettlementPeriod.Closed, stream, cmd.at,
+                period=cmd.period,
+                statements=len(statements),
+                total_fen=sum(st.total_fen for st in statements),
+                tax_flagged=[st.agent for st in statements if st.tax_flag],
+            ),
+        )
+        for st in statements:
+            own = statement_stream(st.agent, cmd.period)
+            s.save(
+                own,
+                create(
+                    IssuedStatement, IssuedStatement.Issued, own, cmd.at,
+                    agent=st.agent,
+                    period=cmd.period,
+                    lines=[line_document(line) for line in st.lines],
+                    total_fen=st.total_fen,
+                    tax_flag=st.tax_flag,
+                    policy_version=st.policy_version,
+                ),
+            )
+
+    async def preview(self, tenant: str, period: str, at: datetime) -> tuple[Statement, ...]:
+        """What closing `period` would issue, from what the log holds now; records nothing."""
+        history = await replay(self.store, tenant)
+        return history.ledger.preview(period, at)
