@@ -1,0 +1,138 @@
+"""What the alert rules need to know about the network, kept from the event log.
+
+Plain, mutable state fed in log order by monitor.py: each agent's place in the tree
+and the size of its subtree, its units on hand, its recent purchases, retail sales and
+recruits (only the last weeks: every window the rules read is 30 days), and the
+amounts of each open period, per agent and per subtree. It is rebuilt from position 0
+whenever a watcher starts, so nothing here needs to be stored.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+Cite = dict[str, Any]  # {"position": int, "stream": str, "name": str}
+
+# Windows are 30 days; keep a day more so an event a little out of order still counts.
+KEEP = timedelta(days=31)
+MAX_CITES = 20  # an alert cites its evidence, not a period's whole history
+
+
+@dataclass
+class AgentFacts:
+    agent: str
+    sponsor: str | None
+    depth: int
+    joined_at: datetime
+    join_cite: Cite
+    on_hand: int = 0  # units, all SKUs
+    purchases: deque[tuple[datetime, int, Cite]] = field(default_factory=deque)
+    retail: deque[tuple[datetime, int]] = field(default_factory=deque)  # net units (+/-)
+    sales: deque[datetime] = field(default_factory=deque)  # own retail sales
+    first_sale: datetime | None = None
+    early_fen: int = 0  # bought within the entry-loading window after joining
+    early_cites: list[Cite] = field(default_factory=list)
+    recruits: deque[tuple[datetime, Cite]] = field(default_factory=deque)
+    members: int = 1  # of its subtree, itself included
+    deepest: int = 0  # the largest depth in its subtree
+    open_alerts: int = 0  # open entry-loading / push-down alerts in its subtree
+
+    def __post_init__(self) -> None:
+        self.deepest = self.depth
+
+    @property
+    def levels(self) -> int:
+        """Levels of its subtree, counting itself."""
+        return self.deepest - self.depth + 1
+
+    def forget_before(self, now: datetime) -> None:
+        cutoff = now - KEEP
+        for queue in (self.purchases, self.retail, self.recruits):
+            while queue and queue[0][0] < cutoff:
+                queue.popleft()
+        while self.sales and self.sales[0] < cutoff:
+            self.sales.popleft()
+
+    # windows: (now - span, now], so an event at `now` itself counts
+
+    def bought_units(self, now: datetime, span: timedelta) -> tuple[int, list[Cite]]:
+        found = [(units, cite) for at, units, cite in self.purchases if now - span < at <= now]
+        return sum(units for units, _ in found), [cite for _, cite in found]
+
+    def retail_units(self, now: datetime, span: timedelta) -> int:
+        return sum(units for at, units in self.retail if now - span < at <= now)
+
+    def sales_in(self, now: datetime, span: timedelta) -> int:
+        return sum(1 for at in self.sales if now - span < at <= now)
+
+    def recruits_in(self, now: datetime, span: timedelta) -> list[Cite]:
+        return [cite for at, cite in self.recruits if now - span < at <= now]
+
+
+@dataclass
+class PeriodSums:
+    """Stock sold to the downline and net retail of one period, in fen."""
+
+    shipped: int = 0
+    retail: int = 0
+    cites: list[Cite] = field(default_factory=list)  # the shipments, up to MAX_CITES
+
+
+class Network:
+    def __init__(self) -> None:
+        self.agents: dict[str, AgentFacts] = {}
+        self.own: dict[str, dict[str, PeriodSums]] = {}  # period -> agent -> its own
+        self.team: dict[str, dict[str, PeriodSums]] = {}  # period -> root -> its subtree
+        self.stocked: set[str] = set()  # agents with units on hand
+
+    def join(self, facts: AgentFacts) -> list[str]:
+        """Add an agent; the ancestors whose subtree grew, nearest first."""
+        self.agents[facts.agent] = facts
+        above = list(self.ancestors(facts.agent))
+        for name in above:
+            upper = self.agents[name]
+            upper.members += 1
+            upper.deepest = max(upper.deepest, facts.depth)
+        return above
+
+    def ancestors(self, agent: str) -> Iterator[str]:
+        facts = self.agents.get(agent)
+        while facts is not None and facts.sponsor is not None:
+            yield facts.sponsor
+            facts = self.agents.get(facts.sponsor)
+
+    def line(self, agent: str) -> list[str]:
+        """The agent and every agent above it: the subtrees it belongs to."""
+        return [agent, *self.ancestors(agent)]
+
+    def stock(self, agent: str, units: int) -> AgentFacts | None:
+        facts = self.agents.get(agent)
+        if facts is None:
+            return None
+        facts.on_hand += units
+        if facts.on_hand > 0:
+            self.stocked.add(agent)
+        else:
+            self.stocked.discard(agent)
+        return facts
+
+    def add_shipped(self, period: str, agent: str, fen: int, cite: Cite) -> None:
+        own = self.own.setdefault(period, {}).setdefault(agent, PeriodSums())
+        own.shipped += fen
+        if len(own.cites) < MAX_CITES:
+            own.cites.append(cite)
+        for name in self.line(agent):
+            self.team.setdefault(period, {}).setdefault(name, PeriodSums()).shipped += fen
+
+    def add_retail(self, period: str, agent: str, fen: int) -> None:
+        self.own.setdefault(period, {}).setdefault(agent, PeriodSums()).retail += fen
+        for name in self.line(agent):
+            self.team.setdefault(period, {}).setdefault(name, PeriodSums()).retail += fen
+
+    def close(self, period: str) -> tuple[dict[str, PeriodSums], dict[str, PeriodSums]]:
+        """Hand over a period's sums (own, team) and forget them."""
+        return self.own.pop(period, {}), self.team.pop(period, {})

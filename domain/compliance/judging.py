@@ -1,0 +1,227 @@
+"""Judging: the state of the alert rules and how a breach is raised, once.
+
+Monitor (monitor.py) feeds it the log; this part keeps the facts (facts.py), the
+deadlines still to come, which lasting conditions are ongoing, and turns a rule's
+numbers (rules.py) into a Breach with its stable key (alerts.breach_key). A lasting
+condition (days of cover, recruiting without selling, pyramid risk) raises once when it
+begins and again only after it has ended and begun anew, counted 1, 2, ...
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from domain.compliance import rules as r
+from domain.compliance.alerts import breach_key
+from domain.compliance.facts import MAX_CITES, Cite, Network
+from domain.periods import period_end, period_of
+from domain.policy.model import DEFAULT_POLICY, Policy
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """One recorded event as the rules read it: payload decoded to plain fields."""
+
+    position: int
+    stream: str
+    name: str
+    at: datetime
+    data: dict[str, Any]
+
+    @property
+    def cite(self) -> Cite:
+        return {"position": self.position, "stream": self.stream, "name": self.name}
+
+
+@dataclass(frozen=True, slots=True)
+class Breach:
+    key: str  # the alert id
+    rule: str
+    agent: str
+    severity: str
+    numbers: dict[str, r.Number]
+    cites: list[Cite]
+    policy_version: int
+    at: datetime  # the business time it was judged at
+    trigger: int  # the position of the event whose arrival revealed it
+
+
+class Judging:
+    def __init__(self) -> None:
+        self.net = Network()
+        self.policies: list[Policy] = [DEFAULT_POLICY]
+        self.now: datetime | None = None
+        self.swept: date | None = None
+        self._deadlines: list[tuple[datetime, int, str, str]] = []  # (due, seq, kind, ref)
+        self._seq = 0
+        self.raised: set[str] = set()
+        self._episodes: Counter[tuple[str, str]] = Counter()
+        self._ongoing: dict[tuple[str, str], str] = {}  # (rule, agent) -> key or severity
+        self._open: dict[str, str] = {}  # open entry-loading / push-down alert -> agent
+        self._internal: dict[str, bool] = {}  # root -> stock sales above retail last period
+        self._periods: set[str] = set()  # periods whose end is scheduled
+        self._judged: set[str] = set()  # periods judged at their end or close
+        self._disputes: dict[str, tuple[str, datetime, datetime | None, Cite]] = {}
+        self._found: list[Breach] = []
+        self._event: Seen | None = None
+
+    def thresholds(self) -> r.Thresholds:
+        assert self.now is not None
+        found = DEFAULT_POLICY
+        for p in self.policies:  # as PolicyBook.in_force: the latest version in force
+            if (p.effective_from is None or p.effective_from <= self.now) and (
+                p.version > found.version
+            ):
+                found = p
+        return r.Thresholds.of(found)
+
+    def _schedule(self, due: datetime, kind: str, ref: str) -> None:
+        self._seq += 1
+        heapq.heappush(self._deadlines, (due, self._seq, kind, ref))
+
+    # raising
+
+    def _raise(
+        self,
+        rule: str,
+        agent: str,
+        parts: tuple[str | int, ...],
+        numbers: dict[str, r.Number],
+        cites: list[Cite],
+        severity: str = r.WARNING,
+    ) -> str | None:
+        key = breach_key(rule, agent, *parts)
+        if key in self.raised:
+            return None
+        assert self.now is not None and self._event is not None
+        t = self.thresholds()
+        self.raised.add(key)
+        self._found.append(
+            Breach(
+                key,
+                rule,
+                agent,
+                severity,
+                numbers,
+                cites,
+                t.policy_version,
+                self.now,
+                self._event.position,
+            )
+        )
+        if rule in (r.ENTRY_LOADING, r.PUSH_DOWN):
+            self._open[key] = agent
+            self._count_open(agent, +1)
+        return key
+
+    def _episode(
+        self, rule: str, agent: str, numbers: dict[str, r.Number] | None, cites: list[Cite]
+    ) -> None:
+        """A lasting condition: raise when it begins, stay quiet while it lasts."""
+        if numbers is None:
+            self._ongoing.pop((rule, agent), None)
+        elif (rule, agent) not in self._ongoing:
+            self._episodes[(rule, agent)] += 1
+            n = self._episodes[(rule, agent)]
+            self._ongoing[(rule, agent)] = self._raise(rule, agent, (n,), numbers, cites) or ""
+
+    def _count_open(self, agent: str, step: int) -> None:
+        line = self.net.line(agent) if agent in self.net.agents else []
+        for name in line:
+            self.net.agents[name].open_alerts += step
+        for name in line:
+            self._judge_pyramid(name)
+
+    # rules
+
+    def _judge_cover(self, agent: str) -> None:
+        facts = self.net.agents.get(agent)
+        assert self.now is not None and self._event is not None
+        if facts is None or self.now < facts.joined_at + r.COVER_MEMBERSHIP:
+            return
+        facts.forget_before(self.now)
+        sold = facts.retail_units(self.now, r.COVER_TRAILING)
+        numbers = r.days_of_cover(self.thresholds(), facts.on_hand, sold)
+        bought = [cite for _, _, cite in facts.purchases][-MAX_CITES:]
+        self._episode(r.DAYS_OF_COVER, agent, numbers, [facts.join_cite, *bought, self._event.cite])
+
+    def _judge_pyramid(self, root: str) -> None:
+        facts = self.net.agents[root]
+        found = r.pyramid_risk(
+            self.thresholds(),
+            facts.levels,
+            facts.members,
+            self._internal.get(root, False),
+            facts.open_alerts,
+        )
+        current = self._ongoing.get((r.PYRAMID_RISK, root))
+        if found is None:
+            self._ongoing.pop((r.PYRAMID_RISK, root), None)
+            return
+        severity, numbers = found
+        if current is None or r.SEVERITIES.index(severity) > r.SEVERITIES.index(current):
+            self._episodes[(r.PYRAMID_RISK, root)] += 1
+            n = self._episodes[(r.PYRAMID_RISK, root)]
+            assert self._event is not None
+            self._raise(
+                r.PYRAMID_RISK,
+                root,
+                (severity, n),
+                numbers,
+                [facts.join_cite, self._event.cite],
+                severity,
+            )
+            self._ongoing[(r.PYRAMID_RISK, root)] = severity
+
+    def _judge_pyramids(self) -> None:
+        for name, facts in sorted(self.net.agents.items()):
+            if facts.members >= r.PYRAMID_MEMBERS:
+                self._judge_pyramid(name)
+
+    # deadlines
+
+    def _joined_30_days(self, agent: str) -> None:
+        facts = self.net.agents[agent]
+        assert self._event is not None
+        numbers = r.entry_loading(
+            self.thresholds(), facts.early_fen, facts.first_sale, facts.joined_at
+        )
+        if numbers is not None:
+            cites = [facts.join_cite, *facts.early_cites, self._event.cite]
+            self._raise(r.ENTRY_LOADING, agent, (), numbers, cites)
+        self._judge_cover(agent)
+
+    def _dispute_due(self, dispute: str) -> None:
+        agent, opened, answered, cite = self._disputes[dispute]
+        assert self.now is not None and self._event is not None
+        numbers = r.dispute_overdue(opened, answered, self.now)
+        if numbers is not None:
+            numbers = {"dispute": dispute, **numbers}
+            self._raise(r.DISPUTE_OVERDUE, agent, (dispute,), numbers, [cite, self._event.cite])
+
+    def _period_end(self, period: str) -> None:
+        if period in self._judged:
+            return  # a PeriodClosed came before its end was passed, or after
+        self._judged.add(period)
+        own, team = self.net.close(period)
+        assert self._event is not None
+        for agent, sums in sorted(own.items()):
+            numbers = r.push_down(sums.shipped, sums.retail, period)
+            if numbers is not None:
+                self._raise(r.PUSH_DOWN, agent, (period,), numbers, [*sums.cites, self._event.cite])
+        roots = set(team) | {root for root, on in self._internal.items() if on}
+        for root in sorted(roots):
+            inside = team.get(root)
+            self._internal[root] = inside is not None and inside.shipped > inside.retail
+            self._judge_pyramid(root)
+
+    def _period_active(self, at: datetime) -> str:
+        period = period_of(at)
+        if period not in self._periods:
+            self._periods.add(period)
+            self._schedule(period_end(period), "period", period)
+        return period

@@ -1,0 +1,208 @@
+"""The Monitor: every alert rule, run over the event log in position order.
+
+Fed one recorded event at a time, it keeps the facts the rules need (facts.py) and
+answers the breaches that event revealed. It knows no wall clock: its time is the
+largest business time seen so far, and a deadline (30 days after joining, 48 hours
+after a dispute opened, the end of a period) is judged when an event at or past it
+arrives (a `tick`, a close, any command), before that event is applied. So the same
+log always gives the same breaches, at the same positions: that is what lets a
+restarted watcher replay from position 0 and raise only what it had not yet raised.
+
+How a breach is raised once, with its stable key, is judging.py's part.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from datetime import UTC
+from typing import Any
+
+from domain.compliance import rules as r
+from domain.compliance.alerts import STREAM_PREFIX
+from domain.compliance.facts import AgentFacts
+from domain.compliance.judging import Breach, Judging, Seen
+from domain.events import Codec
+from domain.periods import cst_date
+from domain.policy.model import DEFAULT_POLICY, from_document
+from domain.ports import RecordedEvent
+
+_transcoder = Codec().mapper.transcoder
+
+
+def seen(e: RecordedEvent) -> Seen:
+    """Decode only what the rules read; every event still moves the clock."""
+    data = _transcoder.decode(e.payload) if e.name in WATCHED else {}
+    return Seen(e.position, e.stream, e.name, e.business_time, data)
+
+
+def _units(lines: list[dict[str, Any]]) -> int:
+    return sum(int(line["qty"]) for line in lines)
+
+
+def _fen(lines: list[dict[str, Any]]) -> int:
+    return sum(int(line["qty"]) * int(line["unit_price"]) for line in lines)
+
+
+def _stock_agent(stream: str) -> str:
+    return stream.removeprefix("stock-")  # domain.events.streams.stock
+
+
+class Monitor(Judging):
+    """Every alert rule over the log: feed it each recorded event in position order."""
+
+    def observe(self, e: Seen) -> list[Breach]:
+        """The breaches this event reveals (deadlines it passes first, then itself)."""
+        self._found, self._event = [], e
+        at = e.at.astimezone(UTC)  # stores may hand back the offset the command carried
+        self.now = at if self.now is None else max(self.now, at)
+        self._pass_time()
+        handler = _HANDLERS.get(e.name)
+        if handler is not None:
+            handler(self, e)
+        return self._found
+
+    def observe_recorded(self, e: RecordedEvent) -> list[Breach]:
+        return self.observe(seen(e))
+
+    def _pass_time(self) -> None:
+        assert self.now is not None
+        while self._deadlines and self._deadlines[0][0] <= self.now:
+            _, _, kind, ref = heapq.heappop(self._deadlines)
+            _DEADLINES[kind](self, ref)
+        today = cst_date(self.now)
+        if today != self.swept:
+            # Days of cover also grows as old sales leave the trailing window, with no
+            # event of the agent's own: look again once a day (CST) of business time.
+            self.swept = today
+            for agent in sorted(self.net.stocked):
+                self._judge_cover(agent)
+
+    # events
+
+    def _joined(self, e: Seen) -> None:
+        d = e.data
+        facts = AgentFacts(d["agent"], d["sponsor"], int(d["depth"]), e.at, e.cite)
+        above = self.net.join(facts)
+        self._schedule(e.at + r.COVER_MEMBERSHIP, "joined", facts.agent)
+        for name in above:
+            self._judge_pyramid(name)
+
+    def _downline_joined(self, e: Seen) -> None:
+        facts = self.net.agents.get(e.stream.removeprefix("agent-"))
+        if facts is None:
+            return
+        facts.recruits.append((e.at, e.cite))
+        facts.forget_before(e.at)
+        recruits = facts.recruits_in(e.at, r.RECRUIT_WINDOW)
+        numbers = r.recruiting_without_selling(
+            len(recruits), facts.sales_in(e.at, r.RECRUIT_WINDOW)
+        )
+        self._episode(r.RECRUITING, facts.agent, numbers, recruits)
+
+    def _purchased(self, e: Seen) -> None:
+        agent = _stock_agent(e.stream)
+        facts = self.net.agents.get(agent)
+        if facts is None:
+            return
+        facts.forget_before(e.at)
+        bought, cites = facts.bought_units(e.at, r.HOARDING_WINDOW)
+        sold = facts.retail_units(e.at, r.HOARDING_WINDOW)
+        numbers = r.hoarding_70(self.thresholds(), bought, sold)
+        if numbers is not None:
+            numbers = {"purchase": e.data["purchase"], **numbers}
+            self._raise(r.HOARDING_70, agent, (e.data["purchase"],), numbers, [e.cite, *cites])
+        units, fen = _units(e.data["lines"]), _fen(e.data["lines"])
+        facts.purchases.append((e.at, units, e.cite))
+        if e.at <= facts.joined_at + r.ENTRY_PURCHASE_WINDOW:
+            facts.early_fen += fen
+            facts.early_cites.append(e.cite)
+        self.net.stock(agent, units)
+        self._judge_cover(agent)
+
+    def _shipped(self, e: Seen) -> None:
+        agent = _stock_agent(e.stream)
+        self.net.stock(agent, -_units(e.data["lines"]))
+        if agent in self.net.agents:
+            period = self._period_active(e.at)
+            self.net.add_shipped(period, agent, _fen(e.data["lines"]), e.cite)
+        self._judge_cover(agent)
+
+    def _sold(self, e: Seen, sign: int) -> None:
+        agent = _stock_agent(e.stream)
+        units = _units(e.data["lines"])
+        facts = self.net.stock(agent, -sign * units)
+        if facts is None:
+            return
+        facts.retail.append((e.at, sign * units))
+        if sign > 0:
+            facts.sales.append(e.at)
+            facts.first_sale = facts.first_sale or e.at
+            self._ongoing.pop((r.RECRUITING, agent), None)  # it sells after all
+        self.net.add_retail(self._period_active(e.at), agent, sign * _fen(e.data["lines"]))
+        self._judge_cover(agent)
+
+    def _bought_back(self, e: Seen) -> None:
+        agent = _stock_agent(e.stream)
+        self.net.stock(agent, -_units(e.data["lines"]))
+        self._judge_cover(agent)
+
+    def _policy_issued(self, e: Seen) -> None:
+        d = e.data
+        self.policies.append(
+            from_document(d["document"], int(d["version"]), d["effective_from"], DEFAULT_POLICY)
+        )
+        self._judge_pyramids()
+
+    def _period_closed(self, e: Seen) -> None:
+        period = e.data.get("period") or e.stream.removeprefix("period-")
+        self._period_end(str(period))
+
+    def _statement_issued(self, e: Seen) -> None:
+        d = e.data
+        total = d.get("total_fen", d.get("total"))
+        if d.get("agent") is None or not isinstance(total, int):
+            return
+        numbers = r.tax_flag(self.thresholds(), total, str(d["period"]))
+        if numbers is not None:
+            self._raise(r.TAX_FLAG, str(d["agent"]), (str(d["period"]),), numbers, [e.cite])
+
+    def _dispute_opened(self, e: Seen) -> None:
+        dispute = str(e.data["dispute"])
+        self._disputes[dispute] = (str(e.data["agent"]), e.at, None, e.cite)
+        self._schedule(e.at + r.DISPUTE_ANSWER, "dispute", dispute)
+
+    def _dispute_answered(self, e: Seen) -> None:
+        dispute = str(e.data["dispute"])
+        found = self._disputes.get(dispute)
+        if found is not None and found[2] is None:
+            self._disputes[dispute] = (found[0], found[1], e.at, found[3])
+
+    def _alert_resolved(self, e: Seen) -> None:
+        agent = self._open.pop(e.stream.removeprefix(STREAM_PREFIX), None)
+        if agent is not None:
+            self._count_open(agent, -1)
+
+
+_HANDLERS: dict[str, Callable[[Monitor, Seen], None]] = {
+    "AgentJoined": Monitor._joined,
+    "DownlineJoined": Monitor._downline_joined,
+    "StockPurchased": Monitor._purchased,
+    "StockShipped": Monitor._shipped,
+    "StockSoldAtRetail": lambda m, e: m._sold(e, +1),
+    "StockReturned": lambda m, e: m._sold(e, -1),
+    "BuybackCompleted": Monitor._bought_back,
+    "PolicyIssued": Monitor._policy_issued,
+    "PeriodClosed": Monitor._period_closed,
+    "StatementIssued": Monitor._statement_issued,
+    "DisputeOpened": Monitor._dispute_opened,
+    "DisputeAnswered": Monitor._dispute_answered,
+    "DisputeResolved": Monitor._dispute_answered,
+    "AlertResolved": Monitor._alert_resolved,
+}
+WATCHED = frozenset(_HANDLERS)
+_DEADLINES: dict[str, Callable[[Monitor, str], None]] = {
+    "joined": Monitor._joined_30_days,
+    "dispute": Monitor._dispute_due,
+    "period": Monitor._period_end,
+}

@@ -1,0 +1,171 @@
+"""The watchers: every alert rule of domain/compliance run over the log, as a process.
+
+Only the EventStore port is used, so the same code watches the in-memory twin and
+PostgreSQL. A watcher reads the log in position order into a Monitor (pure, in the
+domain), which answers the breaches each event reveals; they are appended as
+AlertRaised events together with the watcher's tracking position, in ONE append. So
+progress and alerts commit together: after a crash either both are recorded or neither.
+
+The Monitor's state is not stored: a watcher that starts replays the log from position
+0 and raises only the breaches revealed by events after its recorded tracking position;
+the Monitor is deterministic, so what it finds up to there is exactly what was raised.
+Each alert is version 1 of its own stream ("alert-<breach key>"), so two watchers racing
+on one tenant cannot raise a breach twice either: the loser gets a conflict, replays and
+takes the winner's word.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any, cast
+
+from domain.compliance.alerts import Alert, alert_stream
+from domain.compliance.judging import Breach
+from domain.compliance.monitor import Monitor
+from domain.compliance.rules import TAX_FLAG
+from domain.events import Codec, create
+from domain.ports import (
+    EventStore,
+    MetadataValue,
+    NewEvent,
+    Tracking,
+    TrackingConflict,
+    VersionConflict,
+)
+
+APPLICATION = "watchers"  # the tracking name; also the actor of every AlertRaised
+BATCH = 1000
+MAX_RESTARTS = 5
+_codec = Codec()
+
+
+def encode(breach: Breach) -> list[NewEvent]:
+    stream = alert_stream(breach.key)
+    alert = create(
+        Alert,
+        Alert.Raised,
+        stream,
+        breach.at,
+        alert=breach.key,
+        rule=breach.rule,
+        agent=breach.agent,
+        severity=breach.severity,
+        numbers=dict(breach.numbers),
+        cites=list(breach.cites),
+        policy_version=breach.policy_version,
+    )
+    metadata: dict[str, MetadataValue] = {
+        "actor": APPLICATION,
+        "command": "watch",
+        "policy_version": breach.policy_version,
+        "cause": breach.trigger,  # the position whose arrival revealed the breach
+    }
+    return [_codec.encode(stream, event, metadata) for event in alert.collect_events()]
+
+
+class Watchers:
+    """One tenant's watcher: `catch_up` to the head, or `follow` it live."""
+
+    def __init__(self, store: EventStore, tenant: str, *, batch: int = BATCH) -> None:
+        self.store = store
+        self.tenant = tenant
+        self.batch = batch
+        self._reset()
+
+    def _reset(self) -> None:
+        self.monitor = Monitor()
+        self.position = 0  # the last event fed to the monitor
+        self.recorded: int | None = None  # the tracking position in the store
+
+    async def catch_up(self) -> int:
+        """Judge every event up to the head; the number of alerts raised."""
+        for _ in range(MAX_RESTARTS):
+            try:
+                return await self._catch_up()
+            except (VersionConflict, TrackingConflict):
+                # Another watcher recorded first. Replay from scratch: what it raised is
+                # in the log now, and its tracking position says up to where.
+                self._reset()
+        raise RuntimeError(f"watchers of {self.tenant} keep conflicting with another watcher")
+
+    async def _catch_up(self) -> int:
+        if self.recorded is None:
+            self.recorded = await self.store.tracking_position(self.tenant, APPLICATION) or 0
+        raised = 0
+        while True:
+            events = await self.store.read_all(self.tenant, after=self.position, limit=self.batch)
+            if not events:
+                return raised
+            found: list[Breach] = []
+            for event in events:
+                found += self.monitor.observe_recorded(event)
+            self.position = events[-1].position
+            raised += await self._commit(found)
+
+    async def _commit(self, found: list[Breach]) -> int:
+        assert self.recorded is not None
+        if self.position <= self.recorded:
+            return 0  # still replaying what an earlier run already judged and recorded
+        new = [b for b in found if b.trigger > self.recorded]
+        events = [e for breach in new for e in encode(breach)]
+        await self.store.append(self.tenant, events, tracking=Tracking(APPLICATION, self.position))
+        self.recorded = self.position
+        return len(new)
+
+    async def follow(self, stop: asyncio.Event | None = None) -> None:
+        """Catch up, then wait for the next event and catch up again, until `stop`."""
+        stop = stop or asyncio.Event()
+        while not stop.is_set():
+            await self.catch_up()
+            news = self.store.follow(self.tenant, after=self.position)
+            arrived = asyncio.ensure_future(anext(news))
+            stopping = asyncio.ensure_future(stop.wait())
+            try:
+                await asyncio.wait({arrived, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (arrived, stopping):
+                    task.cancel()
+                await asyncio.gather(arrived, stopping, return_exceptions=True)
+                await cast(Any, news).aclose()  # stores' follow is an async generator
+
+
+async def run_watchers(store: EventStore, tenant: str) -> int:
+    """Catch the watchers of one tenant up to the head; the number of alerts raised."""
+    return await Watchers(store, tenant).catch_up()
+
+
+async def follow_watchers(
+    store: EventStore, tenant: str, stop: asyncio.Event | None = None
+) -> None:
+    await Watchers(store, tenant).follow(stop)
+
+
+# reads of what was raised, straight from the log (the read model is projections/alerts.py)
+
+
+async def alert_events(store: EventStore, tenant: str) -> AsyncIterator[dict[str, Any]]:
+    """Every AlertRaised, oldest first, as its decoded fields plus position and time."""
+    after = 0
+    while True:
+        page = await store.read_all(tenant, after=after, names=("AlertRaised",), limit=BATCH)
+        for e in page:
+            fields = _codec.mapper.transcoder.decode(e.payload)
+            yield {**fields, "position": e.position, "business_time": e.business_time}
+        if len(page) < BATCH:
+            return
+        after = page[-1].position
+
+
+async def raised_alerts(store: EventStore, tenant: str) -> set[tuple[str, str]]:
+    """(rule, agent) of every alert ever raised: what a scenario's `alerts` lists."""
+    return {(a["rule"], a["agent"]) async for a in alert_events(store, tenant)}
+
+
+async def tax_flags(store: EventStore, tenant: str) -> dict[str, set[str]]:
+    """period -> agents flagged for declaration, from the tax-flag alerts."""
+    found: dict[str, set[str]] = {}
+    async for a in alert_events(store, tenant):
+        if a["rule"] == TAX_FLAG:
+            found.setdefault(str(a["numbers"]["period"]), set()).add(a["agent"])
+    return found
