@@ -7,11 +7,12 @@ from typing import Any
 import pytest
 
 from domain.errors import RULES, Refused
-from domain.ports import NewEvent
-from tests.unit.world import TENANT, join, line, world
+from tests.unit.world import join, line, world
 
 AT = "2026-01-12T09:00:00+08:00"
 TEA = [{"sku": "TEA-01", "qty": 1}]
+
+CLOSE_JAN = line("2026-02-01T00:00:00+08:00", "close_period", period="2026-01")
 
 # (rule, setup lines beyond BASE, the refused command, the numbers it must carry)
 CASES: list[tuple[str, list[str], str, dict[str, Any]]] = [
@@ -78,9 +79,11 @@ CASES: list[tuple[str, list[str], str, dict[str, Any]]] = [
      {"sku": "TEA-01", "qty": 1, "eligible": 0, "days": 365}),
     ("policy-version", [], line(AT, "policy", version=5, max_depth=4),
      {"version": 5, "expected": 2}),
-    ("period-closed", [], line(AT, "sale", sale="S2", seller="A2", customer="C",
+    ("period-closed", [CLOSE_JAN], line(AT, "sale", sale="S2", seller="A2", customer="C",
                                lines=[{"sku": "TEA-01", "qty": 1, "unit_price": "99.00"}]),
      {"period": "2026-01"}),
+    ("period-open", [], line("2026-01-31T23:59:59+08:00", "close_period", period="2026-01"),
+     {"period": "2026-01", "ends_at": "2026-01-31T16:00:00+00:00"}),
 ]  # fmt: skip
 
 
@@ -89,11 +92,6 @@ async def test_a_refusal_carries_its_rule_and_numbers_and_records_nothing(
     rule: str, setup: list[str], command: str, numbers: dict[str, Any]
 ) -> None:
     w = await world(*setup)
-    if rule == "period-closed":  # settlement (#4) records this; here, by hand
-        closed = NewEvent(
-            "period-2026-01", 1, "PeriodClosed", b"{}", _at("2026-02-01T00:00:00+08:00")
-        )
-        await w.store.append(TENANT, [closed])
     head = await w.head()
     with pytest.raises(Refused) as refused:
         await w.handle(command, key="k-1")
@@ -104,9 +102,3 @@ async def test_a_refusal_carries_its_rule_and_numbers_and_records_nothing(
 
 def test_every_rule_code_has_a_refusal_test() -> None:
     assert {c[0] for c in CASES} == set(RULES)
-
-
-def _at(text: str) -> Any:
-    from datetime import datetime
-
-    return datetime.fromisoformat(text)

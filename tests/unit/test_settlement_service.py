@@ -1,0 +1,49 @@
+"""Closing a period through the ledger: once, in order, after it ends; preview is free."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from domain.errors import Refused
+from domain.settlement.history import replay
+from domain.settlement.service import SettlementService
+from tests.unit.world import TENANT, line, world
+
+CLOSE_JAN = line("2026-02-01T00:00:00+08:00", "close_period", period="2026-01")
+CLOSE_FEB = line("2026-03-01T00:00:00+08:00", "close_period", period="2026-02")
+SALE = line("2026-01-20T09:00:00+08:00", "sale", sale="S9", seller="A2", customer="C9",
+            lines=[{"sku": "TEA-01", "qty": 8, "unit_price": "990.00"}])  # fmt: skip
+
+
+async def test_a_period_closes_once_and_its_statements_are_events():
+    w = await world(SALE, CLOSE_JAN)
+    closed = (await replay(w.store, TENANT)).issued["2026-01"]
+    # A2: S1 198.00 (Jan 10) and S9 7,920.00 (Jan 20; its window ends Jan 27) are both
+    # paid: of 8,118.00, the first 5,000.00 at 0% and 3,118.00 at 3% = 93.54.
+    assert [(st.agent, st.total_fen) for st in closed] == [("A2", 9354)]
+    head = await w.head()
+    with pytest.raises(Refused) as again:
+        await w.handle(CLOSE_JAN.replace("00:00:00", "00:00:01"), key="again")
+    assert (again.value.rule, again.value.numbers) == ("period-closed", {"period": "2026-01"})
+    assert await w.head() == head
+
+
+async def test_an_earlier_period_cannot_be_closed_after_a_later_one():
+    w = await world(CLOSE_FEB)
+    with pytest.raises(Refused) as late:
+        await w.handle(CLOSE_JAN.replace("2026-02-01", "2026-03-02"), key="late")
+    assert late.value.rule == "period-closed"
+    assert late.value.numbers == {"period": "2026-01", "last_closed": "2026-02"}
+
+
+async def test_the_preview_records_nothing_and_shows_what_the_close_issues():
+    w = await world(SALE)
+    head = await w.head()
+    preview = await SettlementService(w.store).preview(
+        TENANT, "2026-01", datetime.fromisoformat("2026-01-25T00:00:00+08:00")
+    )
+    assert await w.head() == head
+    await w.run(CLOSE_JAN)
+    assert list(preview) == (await replay(w.store, TENANT)).issued["2026-01"]
