@@ -86,6 +86,9 @@ class Codec:
         )
 
     def decode(self, recorded: RecordedEvent) -> Any:
+        # Every stable name must be registered before one is resolved; late, since the
+        # catalogue imports the models, which import this module.
+        import domain.catalogue  # noqa: F401
         return self.mapper.to_domain_event(
             StoredEvent(
                 originator_id=stream_uuid(recorded.stream),

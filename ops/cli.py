@@ -72,6 +72,40 @@ def import_journal(
         raise typer.Exit(1)
 
 
+@app.command("verify-payouts")
+def verify_payouts_command(
+    tenant: Annotated[str | None, typer.Option(help="one tenant only")] = None,
+) -> None:
+    """Re-derive every statement from the events alone; print every difference."""
+    from eventstore.postgres import PostgresEventStore
+    from ops.database import open_database
+    from ops.payouts import verify_payouts
+    from projections.registry import all_projections
+    from projections.runner import ProjectionRunner
+
+    async def go() -> dict[str, list[str]]:
+        async with open_database(Settings()) as pool:
+            store = PostgresEventStore(pool)
+            try:
+                runner = ProjectionRunner(pool, store, all_projections())
+                await runner.ensure()
+                await runner.catch_up(runner.projection("statements"))
+                tenants = [tenant] if tenant else await runner.tenants()
+                return {t: await verify_payouts(store, pool, t) for t in tenants}
+            finally:
+                await store.close()
+
+    found = asyncio.run(go())
+    for name, differences in found.items():
+        for difference in differences:
+            typer.echo(f"DIFFERENT {name} {difference}")
+    count = sum(len(d) for d in found.values())
+    typer.echo(f"verified the statements of {len(found)} tenant(s): "
+               + ("no differences" if count == 0 else f"{count} difference(s)"))
+    if count:
+        sys.exit(1)
+
+
 @db.command("migrate")
 def db_migrate() -> None:
     """Apply the SQL migrations that are missing."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from projections.runner import Projection
 from projections.sales import SalesProjection
+from projections.statements import StatementsProjection
 from projections.stock import StockProjection
 from projections.tree import TreeProjection
 
@@ -16,4 +17,5 @@ def all_projections() -> list[Projection]:
         TreeProjection(),
         StockProjection(),
         SalesProjection(),
+        StatementsProjection(),
     ]

@@ -1,0 +1,57 @@
+"""`weiledger verify-payouts` re-derives every statement and names any difference."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+
+from tests.conftest import ROOT, run_cli
+
+SCENARIOS = sorted((ROOT.parent / "shared" / "scenarios").glob("*.jsonl"))
+
+
+async def imported(database: str, *journals) -> None:
+    for journal in journals:
+        done = await asyncio.to_thread(
+            run_cli, "import", str(journal), "--tenant", journal.stem, "--no-progress",
+            database=database,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+async def test_the_scenarios_verify_with_no_differences(fresh_database):
+    await imported(fresh_database, *SCENARIOS)
+    done = await asyncio.to_thread(run_cli, "verify-payouts", database=fresh_database)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"verified the statements of {len(SCENARIOS)} tenant(s): no differences" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        (
+            "UPDATE rm_statements.lines SET amount_fen = amount_fen + 1"
+            " WHERE tenant = '03-settlement' AND agent = 'A1' AND period = '2026-02' AND n = 3",
+            "DIFFERENT 03-settlement 2026-02 A1: line 3 amount_fen issued events -6000,"
+            " statements table -5999",
+        ),
+        (
+            "DELETE FROM rm_statements.statements WHERE tenant = '03-settlement' AND agent = 'B1'",
+            "DIFFERENT 03-settlement 2026-01 B1: no statement in statements table",
+        ),
+    ],
+)
+async def test_a_statement_changed_in_the_tables_is_found(fresh_database, sql, expected):
+    await imported(fresh_database, SCENARIOS[2])
+    clean = await asyncio.to_thread(run_cli, "verify-payouts", database=fresh_database)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    conn = await asyncpg.connect(fresh_database)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+    done = await asyncio.to_thread(run_cli, "verify-payouts", database=fresh_database)
+    assert done.returncode == 1
+    assert expected in done.stdout
