@@ -15,11 +15,19 @@ Number = str | int | bool | None
 # Precedence, highest first. Within a group, DOMAIN.md's order.
 PRECEDENCE: tuple[tuple[str, ...], ...] = (
     # unknown references
-    ("unknown-sponsor", "unknown-agent", "unknown-product", "unknown-sale", "unknown-tier"),
+    (
+        "unknown-sponsor",
+        "unknown-agent",
+        "unknown-product",
+        "unknown-sale",
+        "unknown-tier",
+        "unknown-dispute",
+        "unknown-alert",
+    ),
     # duplicates
-    ("already-joined", "duplicate-sale", "already-forgotten"),
+    ("already-joined", "duplicate-sale", "already-forgotten", "duplicate-dispute"),
     # status
-    ("sponsor-inactive", "agent-inactive", "not-suspended"),
+    ("sponsor-inactive", "agent-inactive", "not-suspended", "dispute-closed", "alert-closed"),
     # identity
     ("invalid-id-number", "under-age"),
     # structure
