@@ -43,7 +43,7 @@ class StockProjection(Projection):
         tenant text   NOT NULL,
         agent  text   NOT NULL,
         sku    text   NOT NULL,
-        units  bigint NOT NULL CHECK (units >= 0),  -- the ledger never lets it go below
+        units  bigint NOT NULL,
         PRIMARY KEY (tenant, agent, sku)
     );
     """
@@ -61,14 +61,21 @@ class StockProjection(Projection):
                 delta[agent, line["sku"]] += sign * line["qty"]
         # Zero deltas still write a row: a SKU once held reads 0, not "never held".
         keys = sorted(delta)
-        await conn.execute(
+        rows = await conn.fetch(
             f"INSERT INTO {s}.on_hand (tenant, agent, sku, units)"
             " SELECT $1, d.agent, d.sku, d.units"
             " FROM unnest($2::text[], $3::text[], $4::bigint[]) AS d(agent, sku, units)"
             " ON CONFLICT (tenant, agent, sku)"
-            " DO UPDATE SET units = on_hand.units + EXCLUDED.units",
+            " DO UPDATE SET units = on_hand.units + EXCLUDED.units"
+            " RETURNING agent, sku, units",
             tenant,
             [a for a, _ in keys],
             [k for _, k in keys],
             [delta[k] for k in keys],
         )
+        # Checked here, not by a CHECK constraint: PostgreSQL checks the row proposed for
+        # insertion (the bare delta, often negative) before it sees the conflict.
+        below = [tuple(r) for r in rows if r["units"] < 0]
+        if below:
+            raise ValueError(f"stock would go below zero at position {events[-1].position}:"
+                             f" {below[:5]}")
