@@ -7,9 +7,8 @@
 - 3-month retention: of the agents who joined in the period, the share still active
   three calendar months (CST) after their join; with `as_of`, only those whose three
   months had passed by then are judged, so a young cohort is not read as retained;
-- payout share: statements' payouts for the period over its net retail, once the
-  statements read model exists (rm_statements.statements with tenant, period,
-  total_fen); None until then.
+- payout share: statements' payouts for the period (rm_statements.statements:
+  tenant, period, total_fen) over its net retail; None until the period is settled.
 
 Ratios are floats: they are indicators, never amounts; money stays integer fen.
 """
@@ -113,8 +112,8 @@ async def kpis_of(db: Reader, tenant: str, period: str, *, as_of: datetime | Non
 
 
 async def _payouts(db: Reader, tenant: str, period: str) -> int | None:
-    """Payouts for the period from the statements read model, or None while it (or the
-    columns this reads) does not exist: settlement is another projection's work."""
+    """Payouts for the period from the statements read model; None while the period has
+    no statement, or the model (or the columns this reads) does not exist."""
     schema, table = STATEMENTS
     columns = {
         r["column_name"]
@@ -126,9 +125,10 @@ async def _payouts(db: Reader, tenant: str, period: str) -> int | None:
     }
     if not {"tenant", "period", "total_fen"} <= columns:
         return None
-    value = await db.fetchval(
-        f"SELECT coalesce(sum(total_fen), 0) FROM {schema}.{table}"
+    found = await db.fetchrow(
+        f"SELECT count(*) AS n, sum(total_fen) AS paid FROM {schema}.{table}"
         " WHERE tenant = $1 AND period = $2",
         tenant, period,
     )
-    return int(value)
+    # No statement yet: the period is not settled, which is not the same as paying 0.
+    return int(found["paid"]) if found is not None and found["n"] else None
