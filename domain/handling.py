@@ -19,7 +19,7 @@ from eventsourcing.domain import Aggregate
 from domain.errors import Refused
 from domain.events import Codec
 from domain.policy.model import Policy
-from domain.ports import EventStore, MetadataValue, NewEvent, VersionConflict
+from domain.ports import Appended, EventStore, MetadataValue, NewEvent, VersionConflict
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
@@ -47,26 +47,58 @@ class Accepted:
 
 
 class AggregateCache:
-    """Aggregates replayed by earlier commands, so a long import does not replay every
-    stream from version 1 for every line (quadratic in a busy agent's stock stream).
+    """Aggregates replayed by earlier commands, so a long import neither replays every
+    stream from version 1 for every line (quadratic in a busy agent's stock stream) nor
+    reads again what it wrote itself.
 
-    A cached aggregate is only a head start: each load still reads the stream after
-    the cached version, so writes by anyone else are seen. Aggregates are mutable and
-    shared, so ONE cache serves ONE sequential caller (the journal runner), never
-    concurrent commands. Bounded, least recently used first out.
+    The cache follows the log: it knows the position up to which its aggregates are
+    current. Before each command one look at the tenant's head says whether anyone else
+    appended since; their events (usually none) evict the streams they touched, and
+    every aggregate left is current without a read. Aggregates are mutable and shared,
+    so ONE cache serves ONE sequential caller (the journal runner), never concurrent
+    commands. Bounded, least recently used first out.
     """
+
+    # More foreign events than this since the last command: forget the tenant's cache
+    # rather than read them all.
+    CATCH_UP_LIMIT = 5_000
 
     def __init__(self, size: int = 20_000) -> None:
         self.size = size
-        self._items: OrderedDict[tuple[str, str], Aggregate] = OrderedDict()
+        # None: the stream is known to be empty (a policy never issued, a period not yet
+        # closed), which is worth knowing too: its first event would evict it.
+        self._items: OrderedDict[tuple[str, str], Aggregate | None] = OrderedDict()
+        self._current_at: dict[str, int] = {}  # tenant -> position the cache is current at
+
+    async def follow(self, store: EventStore, tenant: str) -> int:
+        """Make every cached aggregate of `tenant` current; returns the head it is at."""
+        head = await store.head(tenant)
+        known = self._current_at.setdefault(tenant, head)  # empty: current anywhere
+        if head - known > self.CATCH_UP_LIMIT:
+            for key in [k for k in self._items if k[0] == tenant]:
+                del self._items[key]
+        elif head > known:
+            for event in await store.read_all(
+                tenant, after=known, upto_position=head, limit=self.CATCH_UP_LIMIT
+            ):
+                self.drop(tenant, event.stream)
+        self._current_at[tenant] = head
+        return head
+
+    def recorded(self, tenant: str, head: int, appended: Appended) -> None:
+        """Our own append: if it came right after `head`, the cache is current after it."""
+        if appended.first_position == head + 1 and appended.last_position is not None:
+            self._current_at[tenant] = appended.last_position
+
+    def knows(self, tenant: str, stream: str) -> bool:
+        return (tenant, stream) in self._items
 
     def get(self, tenant: str, stream: str) -> Aggregate | None:
         found = self._items.get((tenant, stream))
-        if found is not None:
-            self._items.move_to_end((tenant, stream))
+        self._items.move_to_end((tenant, stream))
         return found
 
-    def put(self, tenant: str, stream: str, aggregate: Aggregate) -> None:
+    def put(self, tenant: str, stream: str, aggregate: Aggregate | None) -> None:
         self._items[(tenant, stream)] = aggregate
         self._items.move_to_end((tenant, stream))
         while len(self._items) > self.size:
@@ -96,10 +128,11 @@ class Session:
         if stream in self._changed:
             return self._changed[stream]  # type: ignore[return-value]
         if stream not in self._loaded:
-            cached = self.cache.get(self.tenant, stream) if self.cache else None
-            after = cached.version if cached is not None else None
-            recorded = await self.store.read_stream(self.tenant, stream, after_version=after)
-            aggregate = _codec.replay(recorded, cached)
+            if self.cache is not None and self.cache.knows(self.tenant, stream):
+                # Current: the cache followed the log to the head before this command.
+                aggregate = self.cache.get(self.tenant, stream)
+            else:
+                aggregate = _codec.replay(await self.store.read_stream(self.tenant, stream))
             self._loaded[stream] = aggregate
             self.read_versions[stream] = aggregate.version if aggregate is not None else 0
         aggregate = self._loaded[stream]
@@ -117,6 +150,7 @@ class Session:
             return
         for stream, aggregate in {**self._loaded, **self._changed}.items():
             if aggregate is None:
+                self.cache.put(self.tenant, stream, None)
                 continue
             unchanged = aggregate.version == self.read_versions.get(stream, 0)
             if recorded or unchanged:
@@ -154,6 +188,7 @@ async def execute(
 ) -> Accepted:
     """Judge `decide` under the policy in force at `at`; append what it changed."""
     for attempt in range(MAX_ATTEMPTS):
+        head = await cache.follow(store, ctx.tenant) if cache is not None else 0
         session = Session(store, ctx.tenant, at, cache)
         try:
             session.policy = await policy_at(session)
@@ -185,6 +220,8 @@ async def execute(
             raise
         # A replayed key recorded nothing: what this attempt built is not the store's.
         session.settle(recorded=not appended.replayed)
+        if cache is not None:
+            cache.recorded(ctx.tenant, head, appended)
         return Accepted(
             appended.first_position,
             appended.last_position,

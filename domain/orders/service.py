@@ -21,16 +21,13 @@ from domain.orders.stock import Line, Stock
 from domain.periods import period_of, period_stream
 from domain.policy.service import load_policy
 from domain.ports import EventStore
-
-# Settlement (issue #4) records "PeriodClosed" in period_stream(period); once it has,
-# nothing may be recorded with a business time inside that period.
-PERIOD_CLOSED = "PeriodClosed"
-
+from domain.settlement.model import SettlementPeriod
 
 async def period_closed(s: Session) -> Refused | None:
+    """Once a period is closed, nothing may be recorded with a business time inside it:
+    its statements were issued from what it held."""
     period = period_of(s.at)
-    recorded = await s.store.read_stream(s.tenant, period_stream(period))
-    if any(e.name == PERIOD_CLOSED for e in recorded):
+    if await s.load(period_stream(period), SettlementPeriod) is not None:
         return Refused("period-closed", period=period)
     return None
 
