@@ -23,6 +23,7 @@ from domain.policy.service import load_policy
 from domain.ports import EventStore
 from domain.settlement.model import SettlementPeriod
 
+
 async def period_closed(s: Session) -> Refused | None:
     """Once a period is closed, nothing may be recorded with a business time inside it:
     its statements were issued from what it held."""

@@ -72,7 +72,7 @@ class Journal:
         if r < 0.25 or not sellers:
             return self._purchase()
         if r < 0.27 and self.sales:
-            sale, when, units = self.sales[-1]
+            sale, when, _units = self.sales[-1]
             if self.at - when < timedelta(days=6):
                 self.sales.pop()
                 return self.line("return", sale=sale, lines=[{"sku": SKU, "qty": 1}])
