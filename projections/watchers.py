@@ -71,6 +71,7 @@ class Watchers:
         self.store = store
         self.tenant = tenant
         self.batch = batch
+        self.raised = 0  # alerts this watcher appended, over all its catch-ups
         self._reset()
 
     def _reset(self) -> None:
@@ -79,39 +80,53 @@ class Watchers:
         self.recorded: int | None = None  # the tracking position in the store
 
     async def catch_up(self) -> int:
-        """Judge every event up to the head; the number of alerts raised."""
+        """Judge every event up to the head; the number of alerts this watcher raised."""
+        before = self.raised
         for _ in range(MAX_RESTARTS):
             try:
-                return await self._catch_up()
+                await self._catch_up()
+                return self.raised - before
             except (VersionConflict, TrackingConflict):
-                # Another watcher recorded first. Replay from scratch: what it raised is
-                # in the log now, and its tracking position says up to where.
+                # Someone else wrote an alert stream without tracking past it: the log is
+                # not what this watcher thought. Replay from scratch, trusting only it.
                 self._reset()
-        raise RuntimeError(f"watchers of {self.tenant} keep conflicting with another watcher")
+        raise RuntimeError(f"watchers of {self.tenant} keep conflicting with another writer")
 
-    async def _catch_up(self) -> int:
+    async def _catch_up(self) -> None:
         if self.recorded is None:
             self.recorded = await self.store.tracking_position(self.tenant, APPLICATION) or 0
-        raised = 0
         while True:
             events = await self.store.read_all(self.tenant, after=self.position, limit=self.batch)
             if not events:
-                return raised
+                return
             found: list[Breach] = []
             for event in events:
                 found += self.monitor.observe_recorded(event)
             self.position = events[-1].position
-            raised += await self._commit(found)
+            await self._commit(found)
 
-    async def _commit(self, found: list[Breach]) -> int:
-        assert self.recorded is not None
-        if self.position <= self.recorded:
-            return 0  # still replaying what an earlier run already judged and recorded
-        new = [b for b in found if b.trigger > self.recorded]
-        events = [e for breach in new for e in encode(breach)]
-        await self.store.append(self.tenant, events, tracking=Tracking(APPLICATION, self.position))
-        self.recorded = self.position
-        return len(new)
+    async def _commit(self, found: list[Breach]) -> None:
+        while True:
+            assert self.recorded is not None
+            if self.position <= self.recorded:
+                return  # replaying what was already judged and recorded (by anyone)
+            new = [b for b in found if b.trigger > self.recorded]
+            events = [e for breach in new for e in encode(breach)]
+            try:
+                await self.store.append(
+                    self.tenant, events, tracking=Tracking(APPLICATION, self.position)
+                )
+            except (VersionConflict, TrackingConflict):
+                # Another watcher recorded first, its alerts and its position together:
+                # what it judged is raised. Take its position and record the rest.
+                latest = await self.store.tracking_position(self.tenant, APPLICATION) or 0
+                if latest <= self.recorded:
+                    raise
+                self.recorded = latest
+                continue
+            self.recorded = self.position
+            self.raised += len(new)
+            return
 
     async def follow(self, stop: asyncio.Event | None = None) -> None:
         """Catch up, then wait for the next event and catch up again, until `stop`."""
