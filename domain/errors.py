@@ -27,7 +27,7 @@ PRECEDENCE: tuple[tuple[str, ...], ...] = (
     # duplicates
     ("already-joined", "duplicate-sale", "already-forgotten", "duplicate-dispute"),
     # status
-    ("sponsor-inactive", "agent-inactive", "not-suspended", "dispute-closed", "alert-closed"),
+    ("sponsor-inactive", "agent-inactive", "not-suspended", "already-resolved"),
     # identity
     ("invalid-id-number", "under-age"),
     # structure

@@ -32,11 +32,7 @@ async def _dispute(s: Session, dispute: str) -> Dispute:
     found = await s.load(dispute_stream(dispute), Dispute)
     judge(Refused("unknown-dispute", dispute=dispute) if found is None else None)
     assert found is not None
-    judge(
-        Refused("dispute-closed", dispute=dispute, status=found.status)
-        if found.status == RESOLVED
-        else None
-    )
+    judge(Refused("already-resolved", dispute=dispute) if found.status == RESOLVED else None)
     return found
 
 
@@ -44,7 +40,7 @@ async def _alert(s: Session, alert: str) -> Alert:
     found = await s.load(alert_stream(alert), Alert)
     judge(Refused("unknown-alert", alert=alert) if found is None else None)
     assert found is not None
-    judge(Refused("alert-closed", alert=alert) if not found.open else None)
+    judge(Refused("already-resolved", alert=alert) if not found.open else None)
     return found
 
 

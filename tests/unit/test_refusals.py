@@ -13,6 +13,7 @@ AT = "2026-01-12T09:00:00+08:00"
 TEA = [{"sku": "TEA-01", "qty": 1}]
 
 CLOSE_JAN = line("2026-02-01T00:00:00+08:00", "close_period", period="2026-01")
+DISPUTE = line(AT, "open_dispute", dispute="D1", agent="A2", subject="sale:S1", text="short")
 
 # (rule, setup lines beyond BASE, the refused command, the numbers it must carry)
 CASES: list[tuple[str, list[str], str, dict[str, Any]]] = [
@@ -84,6 +85,13 @@ CASES: list[tuple[str, list[str], str, dict[str, Any]]] = [
      {"period": "2026-01"}),
     ("period-open", [], line("2026-01-31T23:59:59+08:00", "close_period", period="2026-01"),
      {"period": "2026-01", "ends_at": "2026-01-31T16:00:00+00:00"}),
+    # compliance: disputes and alerts (the watchers raise alerts; people handle them)
+    ("unknown-dispute", [], line(AT, "answer_dispute", dispute="D9", text="?"), {"dispute": "D9"}),
+    ("unknown-alert", [], line(AT, "resolve_alert", alert="push-down:A1:2026-01", reason="ok"),
+     {"alert": "push-down:A1:2026-01"}),
+    ("duplicate-dispute", [DISPUTE], DISPUTE, {"dispute": "D1"}),
+    ("already-resolved", [DISPUTE, line(AT, "resolve_dispute", dispute="D1", outcome="rejected")],
+     line(AT, "answer_dispute", dispute="D1", text="late"), {"dispute": "D1"}),
 ]  # fmt: skip
 
 
