@@ -13,6 +13,8 @@ from typing import Any
 
 from domain.agents import commands as agent_cmds
 from domain.agents.service import AgentService
+from domain.compliance import commands as compliance_cmds
+from domain.compliance.service import ComplianceService
 from domain.handling import Accepted, AggregateCache, Context
 from domain.orders import commands as order_cmds
 from domain.orders.service import OrderService
@@ -43,7 +45,8 @@ class Ledger:
         self.orders = OrderService(store, cache)
         self.settlement = SettlementService(store)
         self.policy = PolicyService(store, cache)
-        a, o = self.agents, self.orders
+        self.compliance = ComplianceService(store)
+        a, o, c = self.agents, self.orders, self.compliance
         self._routes: dict[type, Callable[[Context, Any], Awaitable[Accepted]]] = {
             IssuePolicy: self.policy.issue,
             order_cmds.ListProduct: o.list_product,
@@ -60,6 +63,12 @@ class Ledger:
             order_cmds.ReturnSale: o.return_sale,
             order_cmds.Buyback: o.buyback,
             ClosePeriod: self.settlement.close_period,
+            compliance_cmds.Tick: c.tick,
+            compliance_cmds.OpenDispute: c.open_dispute,
+            compliance_cmds.AnswerDispute: c.answer_dispute,
+            compliance_cmds.ResolveDispute: c.resolve_dispute,
+            compliance_cmds.AcknowledgeAlert: c.acknowledge_alert,
+            compliance_cmds.ResolveAlert: c.resolve_alert,
         }
 
     async def handle(self, ctx: Context, command: object) -> Accepted:

@@ -17,9 +17,10 @@ from datetime import datetime
 from typing import Any
 
 from domain.agents import commands as agent_cmds
+from domain.compliance import commands as compliance_cmds
 from domain.errors import Refused
 from domain.handling import AggregateCache, Context
-from domain.ledger import Ledger, Noop
+from domain.ledger import Ledger
 from domain.money import parse_cny
 from domain.orders import commands as order_cmds
 from domain.periods import parse_period
@@ -225,12 +226,22 @@ def _period(f: _Fields) -> ClosePeriod:
     return ClosePeriod(f.at, period)
 
 
-def _dispute(name: str) -> Callable[[_Fields], Noop]:
-    def parse(f: _Fields) -> Noop:
-        f.used.update(f.doc)  # recorded by the compliance issue (#4); shape not fixed yet
-        return Noop(f.at, name, tuple(sorted((k, str(v)) for k, v in f.doc.items())))
+def _open_dispute(f: _Fields) -> compliance_cmds.OpenDispute:
+    # subject: "sale:<id>", "statement:<YYYY-MM>" or "period:<YYYY-MM>"
+    return compliance_cmds.OpenDispute(
+        f.at, f.get("dispute", str), f.get("agent", str), f.get("subject", str), f.get("text", str)
+    )
 
-    return parse
+
+def _resolve_dispute(f: _Fields) -> compliance_cmds.ResolveDispute:
+    # adjustment: CNY owed to the agent ("12.50") or by it ("-12.50"), on its next statement
+    return compliance_cmds.ResolveDispute(
+        f.at,
+        f.get("dispute", str),
+        f.get("outcome", str),
+        f.money("adjustment", 0) or 0,
+        f.get("text", str, ""),
+    )
 
 
 def _status(cls: type[agent_cmds.AgentCommand]) -> Callable[[_Fields], object]:
@@ -273,7 +284,16 @@ _PARSERS: dict[str, Callable[[_Fields], object]] = {
         f.at, f.get("agent", str), f.lines(None), f.get("resalable", bool, True)
     ),
     "close_period": _period,
-    "open_dispute": _dispute("open_dispute"),
-    "resolve_dispute": _dispute("resolve_dispute"),
-    "tick": lambda f: Noop(f.at, "tick"),
+    "open_dispute": _open_dispute,
+    "answer_dispute": lambda f: compliance_cmds.AnswerDispute(
+        f.at, f.get("dispute", str), f.get("text", str)
+    ),
+    "resolve_dispute": _resolve_dispute,
+    "tick": lambda f: compliance_cmds.Tick(f.at),
+    "acknowledge_alert": lambda f: compliance_cmds.AcknowledgeAlert(
+        f.at, f.get("alert", str), f.get("note", str, "")
+    ),
+    "resolve_alert": lambda f: compliance_cmds.ResolveAlert(
+        f.at, f.get("alert", str), f.get("reason", str)
+    ),
 }

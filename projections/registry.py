@@ -5,6 +5,7 @@ A plain list on purpose: a new read model is one more line here.
 
 from __future__ import annotations
 
+from projections.alerts import AlertsProjection, DisputesProjection
 from projections.runner import Projection
 from projections.sales import SalesProjection
 from projections.statements import StatementsProjection
@@ -18,4 +19,6 @@ def all_projections() -> list[Projection]:
         StockProjection(),
         SalesProjection(),
         StatementsProjection(),
+        AlertsProjection(),
+        DisputesProjection(),
     ]

@@ -159,7 +159,7 @@ async def test_people_acknowledge_then_resolve_an_alert(store: EventStore, tenan
     await svc.resolve_alert(ctx, ResolveAlert(end + H, alert, "orders were real; A2 warned"))
     assert (await svc.alert(tenant, alert)).status == "resolved"  # type: ignore[union-attr]
     assert await refused(svc.resolve_alert(ctx, ResolveAlert(end, alert, "again"))) == (
-        "alert-closed"
+        "already-resolved"
     )
     assert await refused(svc.acknowledge_alert(ctx, AcknowledgeAlert(end, "nope:X"))) == (
         "unknown-alert"
@@ -199,7 +199,7 @@ async def test_dispute_commands_refuse_what_does_not_fit(store: EventStore, tena
     )
     await svc.resolve_dispute(ctx, ResolveDispute(T + H, "D1", "upheld", 1250, "owed 12.50"))
     late = AnswerDispute(T + 2 * H, "D1", "too late")
-    assert await refused(svc.answer_dispute(ctx, late)) == "dispute-closed"
+    assert await refused(svc.answer_dispute(ctx, late)) == "already-resolved"
     with pytest.raises(ValueError, match="no adjustment"):
         ResolveDispute(T, "D1", "rejected", 100)
 
@@ -251,3 +251,30 @@ async def test_the_read_models_show_alerts_and_disputes_with_who_and_why(
     )  # fmt: skip
     assert dispute["answered_by"] == "compliance:li" and dispute["opened_by"] == "agent:A1"
     assert dispute["answer_due"] == end + 48 * H
+
+
+def _line(at: datetime, cmd: str, **fields: Any) -> str:
+    return json.dumps({"at": at.isoformat(), "cmd": cmd, **fields}, ensure_ascii=False)
+
+
+async def test_the_journal_records_ticks_and_disputes_that_the_watchers_judge(
+    store: EventStore, tenant: str
+) -> None:
+    await _agents(store, tenant)
+    lines = [
+        _line(T, "open_dispute", dispute="D1", agent="A1", subject="period:2026-03", text="?"),
+        _line(T, "open_dispute", dispute="D2", agent="A2", subject="period:2026-03", text="?"),
+        _line(T + 2 * H, "answer_dispute", dispute="D2", text="checking"),
+        _line(T + 3 * H, "resolve_dispute", dispute="D2", outcome="upheld", adjustment="-9.90"),
+        _line(T + 47 * H, "tick"),
+        _line(T + 49 * H, "tick"),
+        _line(T + 50 * H, "resolve_dispute", dispute="D9", outcome="rejected"),
+    ]
+    summary = await run_journal(store, InMemoryKeyVault(), tenant, lines)
+    assert summary.malformed == [] and summary.refused == {"unknown-dispute": [7]}
+    assert await run_watchers(store, tenant) == 1
+    assert await alert_keys(store, tenant) == ["dispute-overdue:A1:D1"]
+    resolved = await ComplianceService(store).dispute(tenant, "D2")
+    assert resolved is not None and resolved.status == "resolved"
+    ticks = await store.read_stream(tenant, "clock")
+    assert [e.name for e in ticks] == ["ClockStarted", "ClockTicked", "ClockTicked"]
