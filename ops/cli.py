@@ -15,11 +15,68 @@ from ops.migrate import MigrationError, migrate
 from ops.settings import Settings
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from ops.journal import Summary
+    from projections.runner import ProjectionRunner
 
 app = typer.Typer(help="weiledger: agent hierarchy and order ledger", no_args_is_help=True)
 db = typer.Typer(help="database: migrations and the hash chain", no_args_is_help=True)
 app.add_typer(db, name="db")
+projections = typer.Typer(help="read models: catch up, rebuild", no_args_is_help=True)
+app.add_typer(projections, name="projections")
+
+
+def _with_runner(work: Callable[[ProjectionRunner], Awaitable[int]]) -> int:
+    """Run `work` with a projection runner over the configured database."""
+    from eventstore.postgres import PostgresEventStore
+    from ops.database import open_database
+    from projections.registry import all_projections
+    from projections.runner import ProjectionRunner
+
+    async def go() -> int:
+        async with open_database(Settings()) as pool:
+            store = PostgresEventStore(pool)
+            try:
+                runner = ProjectionRunner(pool, store, all_projections())
+                await runner.ensure()
+                return await work(runner)
+            finally:
+                await store.close()
+
+    return asyncio.run(go())
+
+
+@projections.command("catch-up")
+def projections_catch_up() -> None:
+    """Bring every read model up to the head of every tenant, then stop."""
+
+    async def work(runner: ProjectionRunner) -> int:
+        applied = await runner.catch_up_all()
+        for name, why in runner.halted.items():
+            typer.echo(f"HALTED {name}: {why}", err=True)
+        return applied if not runner.halted else -1
+
+    applied = _with_runner(work)
+    if applied < 0:
+        raise typer.Exit(1)
+    typer.echo(f"caught up: {applied} event(s) applied")
+
+
+@projections.command("rebuild")
+def projections_rebuild(name: Annotated[str, typer.Argument(help="the projection")]) -> None:
+    """Rebuild one read model from position 0 into fresh tables and swap it in (safe while
+    the service runs)."""
+
+    async def work(runner: ProjectionRunner) -> int:
+        return await runner.rebuild(name)
+
+    try:
+        applied = _with_runner(work)
+    except KeyError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from error
+    typer.echo(f"rebuilt {name}: {applied} event(s) applied, swapped in")
 
 
 @app.command()
