@@ -209,14 +209,19 @@ class Judging:
         self._judged.add(period)
         own, team = self.net.close(period)
         assert self._event is not None
+        # Subtrees first, so a pyramid-risk alert the push-downs below set off shows
+        # every condition that holds, not only the open alert.
+        roots = set(team) | {root for root, on in self._internal.items() if on}
+        for root in roots:
+            inside = team.get(root)
+            # as push-down: stock sold inside it, above its net retail (returns may
+            # make that negative; no stock sold inside is no internal selling)
+            self._internal[root] = inside is not None and inside.shipped > max(inside.retail, 0)
         for agent, sums in sorted(own.items()):
             numbers = r.push_down(sums.shipped, sums.retail, period)
             if numbers is not None:
                 self._raise(r.PUSH_DOWN, agent, (period,), numbers, [*sums.cites, self._event.cite])
-        roots = set(team) | {root for root, on in self._internal.items() if on}
         for root in sorted(roots):
-            inside = team.get(root)
-            self._internal[root] = inside is not None and inside.shipped > inside.retail
             self._judge_pyramid(root)
 
     def _period_active(self, at: datetime) -> str:

@@ -117,8 +117,11 @@ def days_of_cover(t: Thresholds, on_hand: int, retail_units_30d: int) -> Numbers
 
 
 def push_down(shipped_fen: int, retail_fen: int, period: str) -> Numbers | None:
-    """Stock sold to the downline above own net retail sales in a period, by amount."""
-    if shipped_fen <= retail_fen:
+    """Stock sold to the downline above own net retail sales in a period, by amount.
+
+    Nothing sold down, nothing pushed down: an agent whose returns outweigh its sales
+    (net retail below zero) is no push-down without a downline sale."""
+    if shipped_fen <= 0 or shipped_fen <= retail_fen:
         return None
     return {
         "period": period,

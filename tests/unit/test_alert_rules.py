@@ -61,6 +61,7 @@ def test_days_of_cover_without_sales_is_infinite() -> None:
 
 def test_push_down_breaks_when_downline_sales_exceed_own_retail() -> None:
     assert r.push_down(297_000, 297_000, "2026-03") is None
+    assert r.push_down(0, -100_000, "2026-02") is None  # more returned than sold, none down
     assert r.push_down(297_001, 297_000, "2026-03") == {
         "period": "2026-03", "downline_stock_sales": "2970.01", "own_net_retail": "2970.00",
     }  # fmt: skip
@@ -301,3 +302,16 @@ def test_pyramid_risk_while_an_entry_loading_alert_is_open_in_the_subtree() -> N
     log.buy(T0 + 33 * DAY, "C1", 100)  # another newcomer loaded: the risk begins anew
     log.tick(T0 + 64 * DAY)
     assert "pyramid-risk:A1:warning:2" in log.raised()
+
+
+def test_pyramid_risk_when_stock_sold_inside_a_subtree_exceeds_its_retail() -> None:
+    log = Log()
+    _team(log, 30)
+    log.buy(T0 + 8 * DAY, "A1", 100)  # past the first 7 days: no entry loading
+    log.buy(T0 + 9 * DAY, "B1", 40, price=4950, seller="A1")  # 1,980.00 sold inside
+    log.sell(T0 + 10 * DAY, "B1", 10)  # 990.00 at retail
+    assert not [b for b in log.found if b.rule == "pyramid-risk"]
+    log.tick(datetime(2026, 3, 31, 16, 0, tzinfo=UTC))  # the end of 2026-03 (CST)
+    found = [b for b in log.found if b.rule == "pyramid-risk"]
+    assert [(b.agent, b.severity) for b in found] == [("A1", "warning")]
+    assert found[0].numbers["internal_stock_sales_exceed_retail"] is True
