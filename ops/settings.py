@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     pool_size: int = 10
+    # The brands' Ed25519 signing keys (ops/export): outside the database on purpose.
+    # None: data_dir/keys.
+    keys_dir: Path | None = None
+    checkpoint_every: int = 10_000  # events per signed checkpoint
 
     def describe_database(self) -> str:
         """Where the data lives, without credentials (safe to log and to show on /health)."""

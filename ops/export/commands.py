@@ -1,0 +1,176 @@
+"""The export's commands, registered on the `weiledger` app by ops/cli.py:
+
+    weiledger keys init [--tenant T]            the brand's Ed25519 key, outside the database
+    weiledger checkpoint [--tenant T] [--every N]   sign the ranges that are due
+    weiledger export OUT.zip [--tenant T] [--from DATE] [--to DATE]
+    weiledger verify-export FILE.zip [--expect-key FINGERPRINT]   no database needed
+
+Everything heavy is imported inside the commands: nothing is built at import time, and
+verify-export never touches the database modules' code paths.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from ops.settings import Settings
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+keys = typer.Typer(help="the brand's signing key (Ed25519), kept outside the database",
+                   no_args_is_help=True)
+
+TenantOption = Annotated[str | None, typer.Option(help="brand (default: WEILEDGER_TENANT)")]
+
+
+def keys_dir(settings: Settings) -> Path:
+    return settings.keys_dir or settings.data_dir / "keys"
+
+
+def _key(settings: Settings, tenant: str) -> Ed25519PrivateKey:
+    from ops.export.signing import SigningKeyError, load_private_key
+
+    try:
+        return load_private_key(keys_dir(settings), tenant)
+    except SigningKeyError as error:
+        typer.echo(f"refused: {error}", err=True)
+        raise typer.Exit(2) from error
+
+
+def _date(text: str | None, option: str) -> date | None:
+    try:
+        return None if text is None else date.fromisoformat(text)
+    except ValueError as error:
+        raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)",
+                                 param_hint=option) from error
+
+
+@keys.command("init")
+def keys_init(tenant: TenantOption = None) -> None:
+    """Create the brand's signing key (never replaces one)."""
+    from ops.export.signing import SigningKeyError, fingerprint, init_key, load_private_key
+
+    settings = Settings()
+    name = tenant or settings.tenant
+    try:
+        path = init_key(keys_dir(settings), name)
+    except SigningKeyError as error:
+        typer.echo(f"refused: {error}", err=True)
+        raise typer.Exit(2) from error
+    print_ = fingerprint(load_private_key(keys_dir(settings), name).public_key())
+    typer.echo(f"key: {path} (mode 0600; keep it out of backups of the database)")
+    typer.echo(f"public key: {path.with_suffix('.pub.pem')}")
+    typer.echo(f"fingerprint: {print_} (publish it: auditors pin it with --expect-key)")
+
+
+async def _checkpoint(store: Any, tenant: str, key: Ed25519PrivateKey, every: int) -> None:
+    from ops.export.checkpoints import checkpoint
+
+    for cut in await checkpoint(store, tenant, key, every):
+        typer.echo(f"signed {cut.first}..{cut.last} ({cut.trigger}): root {cut.root.hex()}")
+
+
+def checkpoint_command(
+    tenant: TenantOption = None,
+    every: Annotated[int | None, typer.Option(help="events per checkpoint")] = None,
+) -> None:
+    """Sign every range that is due: each N events and each period close."""
+    from eventstore.postgres import PostgresEventStore
+    from ops.database import open_database
+
+    settings = Settings()
+    name = tenant or settings.tenant
+    key = _key(settings, name)
+
+    async def go() -> None:
+        async with open_database(settings) as pool:
+            store = PostgresEventStore(pool)
+            try:
+                await _checkpoint(store, name, key, every or settings.checkpoint_every)
+            finally:
+                await store.close()
+
+    asyncio.run(go())
+
+
+def export_command(
+    out: Annotated[Path, typer.Argument(dir_okay=False, help="the zip to write")],
+    tenant: TenantOption = None,
+    since: Annotated[str | None, typer.Option("--from", help="first business date "
+                                              "(CST); default: the ledger's beginning")] = None,
+    until: Annotated[str | None, typer.Option("--to", help="last business date (CST); "
+                                              "default: the head")] = None,
+    checkpoints: Annotated[bool, typer.Option(help="sign the due checkpoints first")] = True,
+) -> None:
+    """Write the signed audit export of a brand (streamed; verifiable offline)."""
+    from eventstore.postgres import PostgresEventStore
+    from ops.database import open_database
+    from ops.export.writer import ExportError, write_export
+    from projections.registry import all_projections
+    from projections.runner import ProjectionRunner
+
+    settings = Settings()
+    name = tenant or settings.tenant
+    first, last = _date(since, "--from"), _date(until, "--to")
+    key = _key(settings, name)
+    part = out.with_name(out.name + ".part")
+
+    async def go() -> dict[str, Any]:
+        async with open_database(settings) as pool:
+            store = PostgresEventStore(pool)
+            try:
+                if checkpoints:
+                    await _checkpoint(store, name, key, settings.checkpoint_every)
+                runner = ProjectionRunner(pool, store, all_projections())
+                await runner.ensure()
+                for model in ("tree", "alerts"):  # agents.csv and alerts.csv read them
+                    await runner.catch_up(runner.projection(model))
+                async with pool.acquire() as conn:
+                    with part.open("wb") as sink:
+                        return await write_export(conn, name, sink, key, since=first, until=last)
+            finally:
+                await store.close()
+
+    try:
+        manifest = asyncio.run(go())
+    except ExportError as error:
+        part.unlink(missing_ok=True)
+        typer.echo(f"refused: {error}", err=True)
+        raise typer.Exit(2) from error
+    os.replace(part, out)  # a reader never sees half an export under the final name
+    span = manifest["range"]
+    typer.echo(f"exported {name}: positions {span['first_position']}..{span['last_position']}"
+               f", head {span['head_hash']}")
+    for file, facts in manifest["files"].items():
+        typer.echo(f"  {file}: {facts['rows']} rows, {facts['bytes']} bytes")
+    if manifest["compliance_warning"]:
+        typer.echo(f"WARNING {manifest['compliance_warning']}")
+    typer.echo(f"signed with key {manifest['key_fingerprint']} -> {out}")
+
+
+def verify_export_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="the export zip")],
+    expect_key: Annotated[str | None, typer.Option(help="the brand's published key "
+                                                   "fingerprint (sha256, hex)")] = None,
+) -> None:
+    """Verify an export offline: signature, files, chain, checkpoints, statements."""
+    from ops.export.verify import verify_export
+
+    report = verify_export(file, expect_key=expect_key)
+    typer.echo(report.text())
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(keys, name="keys")
+    app.command("checkpoint")(checkpoint_command)
+    app.command("export")(export_command)
+    app.command("verify-export")(verify_export_command)

@@ -1,0 +1,212 @@
+"""`weiledger export`: the audit zip, streamed from cursors into any binary file object.
+
+    events.jsonl  agents.csv  orders.csv  statements.csv  statement_lines.csv
+    alerts.csv  policies.json  checkpoints.json  public_key.pem
+    manifest.json (each file's sha256, bytes and rows; range; head hash; policy versions;
+                   the overrides-on compliance warning)
+    manifest.sig  (Ed25519 over manifest.json's bytes, base64)
+
+Each entry is written through ZipFile.open(name, "w") while its rows come off a
+server-side cursor, hashed on the way, so memory stays flat however long the ledger is;
+the zip needs no seeking (data descriptors), so `out` may be a socket-like sink. All
+files are read in one REPEATABLE READ snapshot, so they describe one instant.
+
+Range: --from/--to are business dates on the CST calendar. The export is the contiguous
+run of positions from the first event on or after `since` to the last event before the
+day after `until`, so the chain holds together (an event inside it whose business time
+strays outside the dates is exported too). Default: from position 1 to the head, which
+is what lets the verifier re-derive every statement; a later start is verified from the
+first event's prev_hash, which the manifest states, and statements are not re-derived.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import json
+import zipfile
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import IO, Any
+
+import asyncpg
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from domain.periods import CST
+from domain.policy.model import DEFAULT_POLICY, from_document, to_document
+from ops.export import format as f
+from ops.export import sources
+from ops.export.signing import fingerprint, public_pem
+
+
+class ExportError(Exception):
+    """The export cannot be made as asked (no events in the range, no such tenant)."""
+
+
+class _Hashed(io.RawIOBase):
+    """A zip entry that hashes and counts the bytes written to it."""
+
+    def __init__(self, entry: IO[bytes]) -> None:
+        self.entry = entry
+        self.sha = hashlib.sha256()
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        chunk = bytes(data)
+        self.entry.write(chunk)
+        self.sha.update(chunk)
+        self.size += len(chunk)
+        return len(chunk)
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    first: int
+    last: int
+    start_prev_hash: bytes
+    head_hash: bytes
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time(0), CST).astimezone(UTC)
+
+
+async def resolve_range(conn: asyncpg.Connection, tenant: str,
+                        since: date | None, until: date | None) -> Range:
+    first = 1 if since is None else await conn.fetchval(
+        "SELECT min(position) FROM events WHERE tenant = $1 AND business_time >= $2",
+        tenant, _start_of(since))
+    last = await conn.fetchval(
+        "SELECT max(position) FROM events WHERE tenant = $1"
+        " AND ($2::timestamptz IS NULL OR business_time < $2)",
+        tenant, None if until is None else _start_of(until + timedelta(days=1)))
+    if first is None or last is None or first > last:
+        raise ExportError(f"tenant {tenant}: no events between {since} and {until}")
+    edges = {r["position"]: r for r in await conn.fetch(
+        "SELECT position, prev_hash, hash FROM events WHERE tenant = $1 AND position IN ($2, $3)",
+        tenant, first, last)}
+    return Range(first, last, bytes(edges[first]["prev_hash"]), bytes(edges[last]["hash"]))
+
+
+class _Zip:
+    def __init__(self, out: IO[bytes]) -> None:
+        self.zip = zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6)
+        self.files: dict[str, dict[str, Any]] = {}
+
+    def _info(self, name: str) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(name, date_time=datetime.now(CST).timetuple()[:6])
+        info.compress_type = zipfile.ZIP_DEFLATED
+        return info
+
+    def _done(self, name: str, sink: _Hashed, rows: int) -> None:
+        self.files[name] = {"sha256": sink.sha.hexdigest(), "bytes": sink.size, "rows": rows}
+
+    async def lines(self, name: str, source: AsyncIterator[bytes]) -> None:
+        with self.zip.open(self._info(name), "w", force_zip64=True) as entry:
+            sink, rows = _Hashed(entry), 0
+            async for line in source:
+                sink.write(line)
+                rows += 1
+        self._done(name, sink, rows)
+
+    async def csv(self, name: str, header: Iterable[str], source: AsyncIterator[Any]) -> None:
+        with self.zip.open(self._info(name), "w", force_zip64=True) as entry:
+            sink, rows = _Hashed(entry), 0
+            text = io.TextIOWrapper(io.BufferedWriter(sink, 1 << 16), encoding="utf-8",
+                                    newline="")
+            text.write(f.BOM)
+            out = csv.writer(text, lineterminator=f.CSV_LINE_END)
+            out.writerow(header)
+            async for row in source:
+                out.writerow(row)
+                rows += 1
+            text.flush()
+            text.detach().flush()
+        self._done(name, sink, rows)
+
+    def blob(self, name: str, data: bytes, rows: int | None = None) -> None:
+        with self.zip.open(self._info(name), "w") as entry:
+            sink = _Hashed(entry)
+            sink.write(data)
+        if rows is not None:
+            self._done(name, sink, rows)
+
+
+def _dump(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, indent=1, default=str).encode() + b"\n"
+
+
+async def _policies(conn: asyncpg.Connection, tenant: str, last: int) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = [{"version": DEFAULT_POLICY.version, "effective_from": None,
+                                    "source": "default", "document": to_document(DEFAULT_POLICY)}]
+    async for e, d in sources.policies(conn, tenant, last):
+        found.append({"version": d["version"], "effective_from": f.iso(d["effective_from"]),
+                      "source": f"{e.stream}@{e.version}", "position": e.position,
+                      "document": d["document"]})
+    return found
+
+
+def _warning(policies: list[dict[str, Any]]) -> str | None:
+    on = [p["version"] for p in policies
+          if from_document(p["document"], p["version"], datetime.now(UTC),
+                           DEFAULT_POLICY).override_levels > 0]
+    if not on:
+        return None
+    return (f"合规警告 compliance warning: policy version(s) {on} paid overrides on the "
+            "downline's sales (团队计酬), a mark of pyramid selling under 禁止传销条例 Art. 7")
+
+
+async def write_export(conn: asyncpg.Connection, tenant: str, out: IO[bytes],
+                       key: Ed25519PrivateKey, *, since: date | None = None,
+                       until: date | None = None) -> dict[str, Any]:
+    """Write the export of `tenant` to `out`; returns the manifest it signed."""
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        r = await resolve_range(conn, tenant, since, until)
+        z = _Zip(out)
+        await z.lines(f.EVENTS, (f.event_line(e) async for e in
+                                 sources.events(conn, tenant, r.first, r.last)))
+        await z.csv(f.AGENTS, sources.AGENT_HEADER, sources.agents(conn, tenant, r.last))
+        await z.csv(f.ORDERS, sources.ORDER_HEADER, sources.orders(conn, tenant, r.first, r.last))
+        await z.csv(f.STATEMENTS, f.STATEMENT_HEADER,
+                    sources.statement_rows(conn, tenant, r.first, r.last))
+        await z.csv(f.LINES, f.LINE_HEADER, sources.line_rows(conn, tenant, r.first, r.last))
+        await z.csv(f.ALERTS, sources.ALERT_HEADER, sources.alerts(conn, tenant, r.first, r.last))
+        policies = await _policies(conn, tenant, r.last)
+        z.blob(f.POLICIES, _dump(policies), len(policies))
+        marks = [c async for c in sources.checkpoints(conn, tenant, r.first, r.last)]
+        z.blob(f.CHECKPOINTS, _dump(marks), len(marks))
+        z.blob(f.PUBLIC_KEY, public_pem(key.public_key()), 1)
+        lag = {name: await sources.read_model_position(conn, f"rm_{name}", tenant)
+               for name in ("tree", "alerts")}
+    manifest = {
+        "format": f.FORMAT,
+        "tenant": tenant,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "range": {
+            "from_date": None if since is None else since.isoformat(),
+            "to_date": None if until is None else until.isoformat(),
+            "first_position": r.first,
+            "last_position": r.last,
+            "from_beginning": r.first == 1,
+            "start_prev_hash": r.start_prev_hash.hex(),
+            "head_hash": r.head_hash.hex(),
+        },
+        "files": z.files,
+        "policy_versions": [p["version"] for p in policies],
+        "compliance_warning": _warning(policies),
+        "checkpoints": len(marks),
+        "merkle_tree": f.MERKLE_TREE,
+        "key_fingerprint": fingerprint(key.public_key()),
+        "read_models_at": lag,  # agents.csv and alerts.csv are as of these positions
+    }
+    body = json.dumps(manifest, ensure_ascii=False, indent=1).encode()
+    z.blob(f.MANIFEST, body)
+    z.blob(f.SIGNATURE, base64.b64encode(key.sign(body)) + b"\n")
+    z.zip.close()
+    return manifest
