@@ -11,6 +11,7 @@ import asyncpg
 import typer
 
 from ops.database import postgres_url
+from ops.export import commands as export_commands
 from ops.migrate import MigrationError, migrate
 from ops.settings import Settings
 
@@ -25,6 +26,7 @@ db = typer.Typer(help="database: migrations and the hash chain", no_args_is_help
 app.add_typer(db, name="db")
 projections = typer.Typer(help="read models: catch up, rebuild", no_args_is_help=True)
 app.add_typer(projections, name="projections")
+export_commands.register(app)  # keys init, checkpoint, export, verify-export (ops/export)
 
 
 def _with_runner(work: Callable[[ProjectionRunner], Awaitable[int]]) -> int:
