@@ -9,29 +9,68 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from api import errors
+from api.background import Background
+from api.deps import Services
+from api.principals import TokenBook
+from api.routes import routers
+from domain.ledger import Ledger
 from eventstore.postgres import PostgresEventStore
+from eventstore.vault import PostgresKeyVault
 from ops.database import open_database
 from ops.settings import Settings
 
+DESCRIPTION = """
+Agent hierarchy and order ledger with anti-pyramid rules enforced.
 
-def create_app(settings: Settings) -> FastAPI:
+**Authentication**: every `/v1` call needs `Authorization: Bearer <token>`. The first
+token comes from `weiledger users create-admin`; more from `weiledger users token`
+(`weiledger serve --demo` prints an HQ and an agent token). Click *Authorize* above.
+
+**Commands** answer `201` with the log positions they recorded. Send an
+`Idempotency-Key` header to retry safely: the same key answers as the first time
+(header `Idempotent-Replayed: true`) and records nothing new. A refused command answers
+`422` (or `409` for a duplicate) as `application/problem+json` with a stable `rule`
+code and the numbers that broke it; nothing is recorded.
+
+**Reads** come from read models that follow the log: pass a command's `last_position`
+as `min_position` to read your own write. Lists page with `next_cursor`. Money is a
+decimal string of CNY; times carry their UTC offset.
+"""
+
+
+def create_app(settings: Settings, *, background: bool = True) -> FastAPI:
+    """`background`: run the projection runner and the watchers in this process."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_database(settings) as pool:
             store = PostgresEventStore(pool)
             app.state.pool = pool
             app.state.store = store
+            # No AggregateCache here: it serves one sequential caller, and requests
+            # run concurrently.
+            ledger = Ledger(store, PostgresKeyVault(pool))
+            app.state.services = Services(settings, settings.tenant, pool, store, ledger,
+                                          TokenBook(pool, settings.tenant))
+            workers = Background(pool, store, settings.tenant)
+            if background:
+                await workers.start()
             try:
                 yield
             finally:
+                await workers.stop()
                 await store.close()
 
     app = FastAPI(
         title="weiledger",
         version="0.1.0",
-        description="Agent hierarchy and order ledger with anti-pyramid rules enforced.",
+        description=DESCRIPTION,
         lifespan=lifespan,
     )
+    errors.install(app)
+    for router in routers():
+        app.include_router(router)
 
     @app.get("/health", tags=["operations"])
     async def health(request: Request) -> dict[str, Any]:

@@ -1,0 +1,136 @@
+"""Running one command from HTTP: the journal's parser, the ledger, idempotency, If-Match.
+
+Every command endpoint builds the journal line its body stands for and hands it to
+ops.journal.parse_line, so an endpoint takes exactly the fields of its journal command
+and means what the importer means. Ledger.handle judges it.
+
+Idempotency: the client's key is scoped to the tenant (by the store) and the principal
+(here: `api:<principal>:<key>`), so nobody can replay another principal's command. The
+store records a key once, even for two requests at the same time; the one that did not
+record gets `replayed` with the first request's positions. The answer is rebuilt from
+the log (positions; policy version from the first event's metadata), so a retry
+answers exactly as the first time without a table of stored responses. The body's
+fingerprint rides in the events' request_id: the same key with a different body is
+refused (422 idempotency-key-reused) instead of silently answering for another command.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from datetime import datetime
+from typing import Any
+
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from api.deps import Services
+from api.errors import ApiError
+from api.principals import Principal
+from domain.handling import Accepted, Context
+from domain.periods import CST
+from ops.journal import Malformed, parse_line
+
+log = logging.getLogger(__name__)
+_NULL_MEANS_HQ = frozenset({"sponsor", "seller"})
+
+
+class CommandAccepted(BaseModel):
+    """A command judged and recorded. Use last_position as min_position to read it back."""
+
+    command: str = Field(examples=["sale"])
+    first_position: int | None = Field(description="first log position it recorded")
+    last_position: int | None = Field(description="last log position it recorded")
+    policy_version: int | None = Field(description="the policy version that judged it")
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+async def stream_version(services: Services, stream: str) -> int:
+    last = await services.store.read_stream(services.tenant, stream, desc=True, limit=1)
+    return last[0].version if last else 0
+
+
+async def check_if_match(services: Services, stream: str, if_match: str | None) -> None:
+    """412 unless If-Match names the stream's current version (or is absent, or `*`
+    for a stream that exists). Checked just before the command: the domain's own
+    optimistic concurrency still guards the append itself."""
+    if if_match is None:
+        return
+    version = await stream_version(services, stream)
+    wanted = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
+    if ("*" in wanted and version > 0) or etag(version) in wanted:
+        return
+    raise ApiError(412, "stale-version", "the stream changed since you read it",
+                   headers={"ETag": etag(version)}, current=etag(version))
+
+
+def _fingerprint(name: str, fields: dict[str, Any]) -> str:
+    canonical = json.dumps([name, fields], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:24]
+
+
+async def run(
+    services: Services,
+    principal: Principal,
+    name: str,
+    fields: dict[str, Any],
+    idempotency_key: str | None,
+    *,
+    if_match: tuple[str, str | None] | None = None,
+) -> JSONResponse:
+    """Judge and record the journal command `name` with `fields` as `principal` says it.
+
+    `fields` are the client's; `at` defaults to now (CST)."""
+    # null sponsor / seller means HQ; any other null means "not given".
+    fields = {k: v for k, v in fields.items() if v is not None or k in _NULL_MEANS_HQ}
+    fingerprint = _fingerprint(name, fields)
+    fields.setdefault("at", datetime.now(CST).isoformat(timespec="seconds"))
+    try:
+        command = parse_line(json.dumps({"cmd": name, **fields}, ensure_ascii=False))
+    except Malformed as error:
+        raise ApiError(422, "malformed", str(error)) from None
+    if if_match is not None:
+        await check_if_match(services, *if_match)
+    key = f"api:{principal.principal}:{idempotency_key}" if idempotency_key else None
+    ctx = Context(services.tenant, principal.actor, key,
+                  request_id=f"{uuid.uuid4().hex[:12]}:{fingerprint}")
+    try:
+        accepted = await services.ledger.handle(ctx, command)
+    except (ValueError, TypeError, KeyError, OverflowError) as error:
+        # The domain checks shapes it alone knows (a policy document's fields): the
+        # request is malformed, not the service broken.
+        log.info("command %s malformed: %r", name, error)
+        raise ApiError(422, "malformed", f"{name}: {error}") from None
+    headers = {}
+    if accepted.replayed:
+        accepted = await _first_answer(services, accepted, fingerprint)
+        headers["Idempotent-Replayed"] = "true"
+    body = CommandAccepted(
+        command=name,
+        first_position=accepted.first_position,
+        last_position=accepted.last_position,
+        policy_version=accepted.policy_version,
+    )
+    return JSONResponse(body.model_dump(), 201, headers=headers)
+
+
+async def _first_answer(services: Services, accepted: Accepted, fingerprint: str) -> Accepted:
+    if accepted.first_position is None:
+        return accepted
+    first = await services.store.read_all(
+        services.tenant, after=accepted.first_position - 1, limit=1
+    )
+    if not first:
+        return accepted
+    metadata = first[0].metadata
+    if str(metadata.get("request_id") or "").rpartition(":")[2] != fingerprint:
+        raise ApiError(422, "idempotency-key-reused",
+                       "this Idempotency-Key was used for a different command")
+    version = metadata.get("policy_version")
+    return Accepted(accepted.first_position, accepted.last_position, True,
+                    version if isinstance(version, int) else None)

@@ -1,0 +1,82 @@
+"""Reads of the alerts and disputes read models, shared by HQ's routes and /v1/me."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from api.deps import Services
+from api.errors import ApiError
+from api.schemas.common import cny
+from api.schemas.compliance import AlertPublic, DisputePublic
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _alert(r: Any) -> AlertPublic:
+    return AlertPublic(
+        alert=r["alert"], rule=r["rule"], agent=r["agent"], severity=r["severity"],
+        status=r["status"], numbers=json.loads(r["numbers"]), cites=json.loads(r["cites"]),
+        policy_version=r["policy_version"], raised_at=r["raised_at"].isoformat(),
+        position=r["position"], acknowledged_at=_iso(r["acknowledged_at"]),
+        acknowledged_by=r["acknowledged_by"], resolved_at=_iso(r["resolved_at"]),
+        resolved_by=r["resolved_by"], resolved_reason=r["resolved_reason"],
+    )
+
+
+def _dispute(r: Any) -> DisputePublic:
+    adjustment = r["adjustment_fen"]
+    return DisputePublic(
+        dispute=r["dispute"], agent=r["agent"], subject=r["subject"], text=r["text"],
+        status=r["status"], opened_at=r["opened_at"].isoformat(),
+        answer_due=r["answer_due"].isoformat(), answered_at=_iso(r["answered_at"]),
+        answer=r["answer"], resolved_at=_iso(r["resolved_at"]), outcome=r["outcome"],
+        adjustment=None if adjustment is None else cny(adjustment),
+        resolution=r["resolution"], position=r["position"],
+    )
+
+
+async def alerts(services: Services, *, agent: str | None, status: str | None,
+                 rule: str | None, after: int, limit: int) -> list[AlertPublic]:
+    rows = await services.pool.fetch(
+        "SELECT * FROM rm_alerts.alerts WHERE tenant = $1 AND position > $2"
+        " AND ($3::text IS NULL OR agent = $3) AND ($4::text IS NULL OR status = $4)"
+        " AND ($5::text IS NULL OR rule = $5) ORDER BY position LIMIT $6",
+        services.tenant, after, agent, status, rule, limit,
+    )
+    return [_alert(r) for r in rows]
+
+
+async def alert(services: Services, alert_id: str) -> AlertPublic:
+    row = await services.pool.fetchrow(
+        "SELECT * FROM rm_alerts.alerts WHERE tenant = $1 AND alert = $2",
+        services.tenant, alert_id,
+    )
+    if row is None:
+        raise ApiError(404, "unknown-alert", f"no alert {alert_id}", alert=alert_id)
+    return _alert(row)
+
+
+async def disputes(services: Services, *, agent: str | None, status: str | None,
+                   after: int, limit: int) -> list[DisputePublic]:
+    rows = await services.pool.fetch(
+        "SELECT * FROM rm_disputes.disputes WHERE tenant = $1 AND position > $2"
+        " AND ($3::text IS NULL OR agent = $3) AND ($4::text IS NULL OR status = $4)"
+        " ORDER BY position LIMIT $5",
+        services.tenant, after, agent, status, limit,
+    )
+    return [_dispute(r) for r in rows]
+
+
+async def dispute(services: Services, dispute_id: str, agent: str | None = None) -> DisputePublic:
+    row = await services.pool.fetchrow(
+        "SELECT * FROM rm_disputes.disputes WHERE tenant = $1 AND dispute = $2"
+        " AND ($3::text IS NULL OR agent = $3)",
+        services.tenant, dispute_id, agent,
+    )
+    if row is None:
+        raise ApiError(404, "unknown-dispute", f"no dispute {dispute_id}", dispute=dispute_id)
+    return _dispute(row)

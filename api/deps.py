@@ -1,0 +1,161 @@
+"""What a route may ask for, as Annotated dependencies: the services, who is asking (one
+dependency per role set, so no route repeats a permission check inline), paging, and
+read-your-writes."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import Depends, Header, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.errors import ApiError
+from api.principals import Principal, Role, TokenBook
+from domain.ledger import Ledger
+from eventstore.postgres import PostgresEventStore
+from ops.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    tenant: str
+    pool: asyncpg.Pool
+    store: PostgresEventStore
+    ledger: Ledger  # never with an AggregateCache: requests run concurrently
+    tokens: TokenBook
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(_services)]
+
+_bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer wl_…`")
+
+
+async def _principal(
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise ApiError(401, "unauthenticated", "a bearer token is required", headers=challenge)
+    found = await services.tokens.find(credentials.credentials)
+    if found is None:
+        raise ApiError(401, "unauthenticated", "unknown, expired or revoked token",
+                       headers=challenge)
+    return found
+
+
+CurrentPrincipal = Annotated[Principal, Depends(_principal)]
+
+
+class RoleCheck:
+    """A dependency admitting only the given roles (403 `forbidden` for the others)."""
+
+    def __init__(self, *roles: Role) -> None:
+        self.roles = frozenset(roles)
+
+    async def __call__(self, principal: CurrentPrincipal) -> Principal:
+        if principal.role not in self.roles:
+            raise ApiError(403, "forbidden", f"the {principal.role.value} role may not do this",
+                           role=principal.role.value)
+        return principal
+
+
+AD, OP, CO, AU, AG = Role.ADMIN, Role.OPERATIONS, Role.COMPLIANCE, Role.AUDITOR, Role.AGENT
+# Reads of the whole brand: every HQ role and the auditor.
+HQReader = Annotated[Principal, Depends(RoleCheck(AD, OP, CO, AU))]
+# Agents, stock, sales, settlement: HQ operations.
+Operator = Annotated[Principal, Depends(RoleCheck(AD, OP))]
+# Policy, alerts, disputes, erasure: the compliance officer.
+Compliance = Annotated[Principal, Depends(RoleCheck(AD, CO))]
+# Warn, suspend, reinstate, terminate, tick, open a dispute: operations or compliance.
+Steward = Annotated[Principal, Depends(RoleCheck(AD, OP, CO))]
+# An agent's self-service.
+AgentSelf = Annotated[Principal, Depends(RoleCheck(AG))]
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=r"^[!-~]{1,200}$",
+        description="Repeat a command safely: the same key from the same principal answers"
+        " as the first time and records nothing new.",
+    ),
+]
+IfMatch = Annotated[
+    str | None,
+    Header(alias="If-Match", max_length=100,
+           description="The ETag of the stream you read; 412 if it changed since."),
+]
+Limit = Annotated[int, Query(ge=1, le=500, description="items per page")]
+Cursor = Annotated[str | None, Query(max_length=300, description="next_cursor of the page before")]
+MinPosition = Annotated[
+    int | None,
+    Query(ge=0, le=2**62, description="read your writes: wait (up to 2 s) until the read"
+          " model has applied this log position (a command's last_position)"),
+]
+
+
+def encode_cursor(*key: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode()
+
+
+def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
+    if cursor is None:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except ValueError:
+        raise ApiError(400, "bad-cursor", "the cursor is not one this API gave") from None
+    if not isinstance(key, list) or len(key) != arity or not all(
+        isinstance(k, str | int) and not isinstance(k, bool) for k in key
+    ):
+        raise ApiError(400, "bad-cursor", "the cursor is not one this API gave")
+    return key
+
+
+def decode_position(cursor: str | None) -> int:
+    """A cursor holding one log position (0: from the start)."""
+    key = decode_cursor(cursor, 1)
+    if key is None:
+        return 0
+    if not isinstance(key[0], int) or key[0] < 0:
+        raise ApiError(400, "bad-cursor", "the cursor is not one this API gave")
+    return key[0]
+
+
+FRESH_WAIT = 2.0
+
+
+async def fresh(services: Services, projection: str, min_position: int | None) -> None:
+    """Wait until read model `projection` has applied `min_position` (read-your-writes)."""
+    if min_position is None:
+        return
+    head = await services.store.head(services.tenant)
+    if min_position > head:
+        raise ApiError(422, "unknown-position", "no such position in the log yet",
+                       min_position=min_position, head=head)
+    deadline = time.monotonic() + FRESH_WAIT
+    while True:
+        reached = await services.pool.fetchval(
+            f"SELECT position FROM rm_{projection}.checkpoint WHERE tenant = $1",
+            services.tenant,
+        ) or 0
+        if reached >= min_position:
+            return
+        if time.monotonic() > deadline:
+            raise ApiError(503, "projection-behind", f"the {projection} read model is behind",
+                           headers={"Retry-After": "1"}, reached=reached,
+                           min_position=min_position)
+        await asyncio.sleep(0.02)

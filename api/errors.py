@@ -1,0 +1,139 @@
+"""Every error as RFC 9457 problem+json, with a stable `rule` code and its numbers.
+
+One error class knows its HTTP status (ApiError); one handler renders it. A refused
+command (domain.errors.Refused) becomes an ApiError here: 409 for the rules that say
+"this already exists or is already done" (a conflict with what the ledger holds), 422
+for every other rule (the command is understood and judged, and breaks a rule).
+Request validation errors are 422 problems too, with rule `invalid-request`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain.errors import Refused
+
+PROBLEM = "application/problem+json"
+CONFLICT_RULES = frozenset(
+    {"already-joined", "duplicate-sale", "already-forgotten", "duplicate-dispute",
+     "already-resolved"}
+)
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details; `rule` is stable and part of the API."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(examples=["https://weiledger.example/rules/price-floor"])
+    title: str
+    status: int
+    rule: str = Field(description="stable rule code, e.g. price-floor or forbidden")
+    detail: str | None = None
+    numbers: dict[str, str | int | bool | None] = Field(
+        default_factory=dict, description="the values that broke the rule (money as strings)"
+    )
+
+
+class ApiError(Exception):
+    def __init__(
+        self,
+        status: int,
+        rule: str,
+        detail: str | None = None,
+        /,
+        headers: dict[str, str] | None = None,
+        **numbers: Any,
+    ) -> None:
+        super().__init__(f"{status} {rule}: {detail or ''}")
+        self.status = status
+        self.rule = rule
+        self.detail = detail
+        self.headers = headers or {}
+        self.numbers = numbers
+
+    @classmethod
+    def refused(cls, refusal: Refused) -> ApiError:
+        status = 409 if refusal.rule in CONFLICT_RULES else 422
+        error = cls(status, refusal.rule, str(refusal))
+        error.numbers = dict(refusal.numbers)
+        return error
+
+    def problem(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": f"https://weiledger.example/rules/{self.rule}",
+            "title": self.rule.replace("-", " "),
+            "status": self.status,
+            "rule": self.rule,
+            "numbers": self.numbers,
+        }
+        if self.detail:
+            body["detail"] = self.detail
+        if instance:
+            body["instance"] = instance
+        return body
+
+
+def render(error: ApiError, request: Request) -> JSONResponse:
+    return JSONResponse(
+        error.problem(request.url.path), error.status, headers=error.headers, media_type=PROBLEM
+    )
+
+
+# The answers every route can give, for the OpenAPI document.
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    described = {
+        400: "malformed request",
+        401: "missing, unknown, expired or revoked bearer token",
+        403: "the principal's role may not do this",
+        404: "no such resource (or not yours)",
+        409: "conflicts with what the ledger holds (duplicate, already done)",
+        412: "If-Match does not name the current version",
+        422: "invalid request, or a command refused by a rule",
+        503: "the read model has not reached min_position yet",
+    }
+    return {
+        s: {"model": Problem, "description": described[s], "content": {PROBLEM: {}}}
+        for s in statuses
+    }
+
+
+def install(app: FastAPI) -> None:
+    async def api_error(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, ApiError)
+        return render(error, request)
+
+    async def refused(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, Refused)
+        return render(ApiError.refused(error), request)
+
+    async def invalid(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, RequestValidationError)
+        errors = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))}
+            for e in error.errors()
+        ]
+        problem = ApiError(422, "invalid-request", "; ".join(
+            f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors
+        ))
+        return JSONResponse(
+            {**problem.problem(request.url.path), "errors": errors}, 422, media_type=PROBLEM
+        )
+
+    async def http_error(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, StarletteHTTPException)
+        rule = {404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "http-error")
+        problem = ApiError(error.status_code, rule, str(error.detail),
+                           headers=dict(error.headers or {}))
+        return render(problem, request)
+
+    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(Refused, refused)
+    app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(StarletteHTTPException, http_error)

@@ -1,0 +1,25 @@
+"""/v1/clock: business time passes (the journal's `tick`), so deadlines are judged."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from api.commands import CommandAccepted, run
+from api.deps import IdempotencyKey, ServicesDep, Steward
+from api.errors import problems
+from api.schemas.common import At
+
+router = APIRouter(prefix="/v1/clock", tags=["clock"])
+
+
+class TickCreate(BaseModel):
+    at: At = None
+
+
+@router.post("/tick", status_code=201, response_model=CommandAccepted,
+             responses=problems(401, 403, 422), summary="tick: time passes to `at`")
+async def tick(body: TickCreate, who: Steward, services: ServicesDep,
+               key: IdempotencyKey = None) -> JSONResponse:
+    return await run(services, who, "tick", body.model_dump(mode="json"), key)

@@ -1,0 +1,118 @@
+"""/v1/products, /v1/purchases, /v1/sales, /v1/buybacks: HQ's stock and sales."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from fastapi.responses import JSONResponse
+
+from api import views
+from api.commands import CommandAccepted, run
+from api.deps import (
+    Cursor,
+    HQReader,
+    IdempotencyKey,
+    Limit,
+    MinPosition,
+    Operator,
+    ServicesDep,
+    decode_cursor,
+    encode_cursor,
+    fresh,
+)
+from api.errors import problems
+from api.schemas.common import Id, Page, Period, cny
+from api.schemas.orders import (
+    BuybackCreate,
+    ProductCreate,
+    ProductPublic,
+    PurchaseCreate,
+    ReturnCreate,
+    SaleCreate,
+    SalePublic,
+    SaleSummary,
+)
+from domain.events import Codec
+
+router = APIRouter(prefix="/v1", tags=["stock and sales"])
+SaleId = Annotated[str, Path(min_length=1, max_length=64,
+                             pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+COMMAND: dict[str, Any] = {"status_code": 201, "response_model": CommandAccepted,
+           "responses": problems(401, 403, 409, 422)}
+READ = problems(401, 403, 404, 422, 503)
+_codec = Codec()
+
+
+@router.post("/products", summary="product: list a product or change its price", **COMMAND)
+async def product(body: ProductCreate, who: Operator, services: ServicesDep,
+                  key: IdempotencyKey = None) -> JSONResponse:
+    return await run(services, who, "product", body.model_dump(mode="json"), key)
+
+
+@router.post("/purchases", summary="purchase: an agent buys stock from HQ or its sponsor",
+             **COMMAND)
+async def purchase(body: PurchaseCreate, who: Operator, services: ServicesDep,
+                   key: IdempotencyKey = None) -> JSONResponse:
+    fields = body.model_dump(mode="json", exclude_none=True)
+    fields["seller"] = body.seller
+    return await run(services, who, "purchase", fields, key)
+
+
+@router.post("/sales", summary="sale: a retail sale to an end customer", **COMMAND)
+async def sale(body: SaleCreate, who: Operator, services: ServicesDep,
+               key: IdempotencyKey = None) -> JSONResponse:
+    return await run(services, who, "sale", body.model_dump(mode="json"), key)
+
+
+@router.post("/sales/{sale}/returns", summary="return: units of a sale come back", **COMMAND)
+async def return_sale(sale: SaleId, body: ReturnCreate, who: Operator, services: ServicesDep,
+                      key: IdempotencyKey = None) -> JSONResponse:
+    return await run(services, who, "return", {**body.model_dump(mode="json"), "sale": sale},
+                     key)
+
+
+@router.post("/buybacks", summary="buyback: HQ buys back an agent's unsold units", **COMMAND)
+async def buyback(body: BuybackCreate, who: Operator, services: ServicesDep,
+                  key: IdempotencyKey = None) -> JSONResponse:
+    return await run(services, who, "buyback", body.model_dump(mode="json"), key)
+
+
+@router.get("/products", response_model=Page[ProductPublic], responses=READ,
+            summary="products and their suggested retail prices")
+async def products(who: HQReader, services: ServicesDep, limit: Limit = 50,
+                   cursor: Cursor = None) -> Page[ProductPublic]:
+    after = decode_cursor(cursor, 1)
+    rows = await services.pool.fetch(
+        "SELECT stream FROM events WHERE tenant = $1 AND name = 'ProductListed'"
+        " AND stream COLLATE \"C\" > $2 ORDER BY stream COLLATE \"C\" LIMIT $3",
+        services.tenant, f"product-{after[0]}" if after else "", limit + 1,
+    )
+    items = []
+    for r in rows[:limit]:
+        found = await services.ledger.orders.product(services.tenant,
+                                                     r["stream"].removeprefix("product-"))
+        if found is not None:
+            items.append(ProductPublic(sku=found.sku, name=found.name,
+                                       retail_price=cny(found.retail_price)))
+    more = len(rows) > limit and items
+    return Page(items=items, next_cursor=encode_cursor(items[-1].sku) if more else None)
+
+
+@router.get("/sales", response_model=Page[SaleSummary], responses=READ,
+            summary="retail sales by id, optionally of one seller or period")
+async def list_sales(who: HQReader, services: ServicesDep, seller: Id | None = None,
+                     period: Period | None = None, limit: Limit = 50, cursor: Cursor = None,
+                     min_position: MinPosition = None) -> Page[SaleSummary]:
+    await fresh(services, "sales", min_position)
+    after = decode_cursor(cursor, 1)
+    found = await views.sales(services, seller=seller, period=period,
+                              after=str(after[0]) if after else "", limit=limit + 1)
+    items = found[:limit]
+    return Page(items=items,
+                next_cursor=encode_cursor(items[-1].sale) if len(found) > limit else None)
+
+
+@router.get("/sales/{sale}", response_model=SalePublic, responses=READ, summary="one sale")
+async def get_sale(sale: SaleId, who: HQReader, services: ServicesDep) -> SalePublic:
+    return await views.sale(services, sale)

@@ -1,0 +1,1 @@
+"""Request and response models: XCreate for what a client sends, XPublic for answers."""
