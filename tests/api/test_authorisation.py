@@ -1,0 +1,192 @@
+"""Who may call what: every operation of the OpenAPI document, called as every role (and
+with no token), answers as the table below says; an agent never sees another's data.
+
+The table is written by hand, one line per operation: a new endpoint without a line
+fails the test, so nobody adds a route without deciding who may call it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.api.conftest import ROLES, Api
+
+HQ = {"admin", "operations", "compliance", "auditor"}
+OPS = {"admin", "operations"}
+COMPLIANCE = {"admin", "compliance"}
+STEWARD = {"admin", "operations", "compliance"}
+AGENT = {"agent"}
+ANYONE = set(ROLES)
+
+ALLOWED: dict[str, set[str]] = {
+    "GET /v1/me": ANYONE,
+    "GET /v1/me/profile": AGENT,
+    "GET /v1/me/stock": AGENT,
+    "GET /v1/me/sales": AGENT,
+    "POST /v1/me/sales": AGENT,
+    "GET /v1/me/sales/{sale}": AGENT,
+    "POST /v1/me/sales/{sale}/returns": AGENT,
+    "POST /v1/me/purchases": AGENT,
+    "GET /v1/me/statements": AGENT,
+    "GET /v1/me/statements/{period}": AGENT,
+    "GET /v1/me/statements/{period}/explain": AGENT,
+    "GET /v1/me/alerts": AGENT,
+    "GET /v1/me/downline": AGENT,
+    "GET /v1/me/disputes": AGENT,
+    "POST /v1/me/disputes": AGENT,
+    "GET /v1/me/disputes/{dispute}": AGENT,
+    "POST /v1/agents": OPS,
+    "GET /v1/agents": HQ,
+    "GET /v1/agents/{agent}": HQ,
+    "POST /v1/agents/{agent}/promote": OPS,
+    "POST /v1/agents/{agent}/demote": OPS,
+    "POST /v1/agents/{agent}/warn": STEWARD,
+    "POST /v1/agents/{agent}/suspend": STEWARD,
+    "POST /v1/agents/{agent}/reinstate": STEWARD,
+    "POST /v1/agents/{agent}/terminate": STEWARD,
+    "POST /v1/agents/{agent}/forget": COMPLIANCE,
+    "GET /v1/agents/{agent}/stock": HQ,
+    "GET /v1/agents/{agent}/downline": HQ,
+    "GET /v1/agents/{agent}/as-of": HQ,
+    "GET /v1/agents/{agent}/timeline": HQ,
+    "GET /v1/tree": HQ,
+    "POST /v1/products": OPS,
+    "GET /v1/products": HQ,
+    "POST /v1/purchases": OPS,
+    "POST /v1/sales": OPS,
+    "GET /v1/sales": HQ,
+    "GET /v1/sales/{sale}": HQ,
+    "GET /v1/sales/{sale}/timeline": HQ,
+    "POST /v1/sales/{sale}/returns": OPS,
+    "POST /v1/buybacks": OPS,
+    "POST /v1/periods/{period}/close": OPS,
+    "GET /v1/statements": HQ,
+    "GET /v1/statements/{agent}/{period}": HQ,
+    "GET /v1/statements/{agent}/{period}/explain": HQ,
+    "GET /v1/statements/{agent}/{period}/timeline": HQ,
+    "GET /v1/kpis": HQ,
+    "GET /v1/alerts": HQ,
+    "GET /v1/alerts/{alert}": HQ,
+    "POST /v1/alerts/{alert}/acknowledge": COMPLIANCE,
+    "POST /v1/alerts/{alert}/resolve": COMPLIANCE,
+    "POST /v1/clock/tick": STEWARD,
+    "POST /v1/disputes": STEWARD,
+    "GET /v1/disputes": HQ,
+    "GET /v1/disputes/{dispute}": HQ,
+    "POST /v1/disputes/{dispute}/answer": COMPLIANCE,
+    "POST /v1/disputes/{dispute}/resolve": COMPLIANCE,
+    "POST /v1/policies": COMPLIANCE,
+    "GET /v1/policies": HQ,
+    "GET /v1/policies/{version}": HQ,
+}
+PUBLIC = {"GET /health", "GET /ready"}
+PARAMS = {"agent": "B1", "sale": "S-B1", "period": "2026-01", "alert": "no-such-alert",
+          "dispute": "D-B1", "version": "1"}
+QUERY = {"GET /v1/kpis": {"period": "2026-01"},
+         "GET /v1/agents/{agent}/as-of": {"as_of": "2026-01-20T00:00:00+08:00"}}
+AT = "2026-01-{:02d}T{:02d}:00:00+08:00"
+
+
+def operations(api: Api) -> list[tuple[str, str]]:
+    doc = api.app.openapi()
+    return [(method.upper(), path) for path, ops in doc["paths"].items() for method in ops]
+
+
+async def _brand(api: Api) -> None:
+    """Two top-level agents, A1 (the agent token) and B1 (the other agent), each with
+    stock, a sale and a dispute; B1 with a recruit."""
+    lines = [
+        ("POST", "/v1/products", {"sku": "TEA-01", "name": "tea", "retail_price": "99.00"}),
+        ("POST", "/v1/agents", {"agent": "A1", "sponsor": None, "tier": "partner",
+                                "name": "王芳", "id_number": "110101198903020007",
+                                "phone": "13800000001"}),
+        ("POST", "/v1/agents", {"agent": "B1", "sponsor": None, "tier": "partner",
+                                "name": "李娜", "id_number": "110101198906101005",
+                                "phone": "13800000002"}),
+        ("POST", "/v1/agents", {"agent": "B2", "sponsor": "B1", "tier": "general",
+                                "name": "张伟", "id_number": "110101198909182007",
+                                "phone": "13800000003"}),
+        ("POST", "/v1/purchases", {"buyer": "A1", "seller": None,
+                                   "lines": [{"sku": "TEA-01", "qty": 10}]}),
+        ("POST", "/v1/purchases", {"buyer": "B1", "seller": None,
+                                   "lines": [{"sku": "TEA-01", "qty": 10}]}),
+        ("POST", "/v1/sales", {"sale": "S-A1", "seller": "A1", "customer": "C1",
+                               "lines": [{"sku": "TEA-01", "qty": 1, "unit_price": "99.00"}]}),
+        ("POST", "/v1/sales", {"sale": "S-B1", "seller": "B1", "customer": "C2",
+                               "lines": [{"sku": "TEA-01", "qty": 2, "unit_price": "99.00"}]}),
+        ("POST", "/v1/disputes", {"dispute": "D-B1", "agent": "B1", "subject": "sale:S-B1",
+                                  "text": "B1's own complaint"}),
+    ]
+    for n, (method, path, body) in enumerate(lines, start=1):
+        answer = await api.call(method, path, json={**body, "at": AT.format(3, n + 8)})
+        assert answer.status_code == 201, (path, answer.text)
+
+
+def test_every_operation_has_a_line_in_the_table(api: Api) -> None:
+    found = {f"{m} {p}" for m, p in operations(api)} - PUBLIC
+    assert found == set(ALLOWED), (found ^ set(ALLOWED))
+
+
+@pytest.mark.parametrize("role", [*ROLES, None])
+async def test_each_role_reaches_exactly_its_operations(api: Api, role: str | None) -> None:
+    await _brand(api)
+    for method, path in operations(api):
+        name = f"{method} {path}"
+        if name in PUBLIC:
+            continue
+        url = re.sub(r"\{(\w+)\}", lambda m: PARAMS[m.group(1)], path)
+        answer = await api.call(method, url, role, params=QUERY.get(name),
+                                json={} if method == "POST" else None)
+        if role is None:
+            assert answer.status_code == 401, name
+        elif role in ALLOWED[name]:
+            assert answer.status_code not in (401, 403, 405), (name, role, answer.text)
+            assert answer.status_code < 500, (name, role, answer.text)
+        else:
+            assert answer.status_code == 403, (name, role, answer.status_code)
+            assert answer.json()["rule"] == "forbidden"
+
+
+async def test_an_agent_gets_nothing_of_another_agent(api: Api) -> None:
+    await _brand(api)
+    me = "agent"  # A1
+    for path in ("/v1/me/sales/S-B1", "/v1/me/disputes/D-B1"):
+        assert (await api.call("GET", path, me)).status_code == 404, path
+    answer = await api.call("POST", "/v1/me/sales/S-B1/returns", me,
+                            json={"lines": [{"sku": "TEA-01", "qty": 1}]})
+    assert answer.status_code == 404
+    answer = await api.call("POST", "/v1/me/disputes", me,
+                            json={"dispute": "D-X", "subject": "sale:S-B1", "text": "not mine"})
+    assert answer.status_code == 404
+    for path in ("/v1/agents/B1", "/v1/agents/B1/stock", "/v1/sales/S-B1",
+                 "/v1/statements/B1/2026-01", "/v1/disputes/D-B1", "/v1/agents/B1/timeline"):
+        assert (await api.call("GET", path, me)).status_code == 403, path
+    # Every self-service read, as A1: nothing of B1 or B2, and no personal data in clear.
+    last = (await api.call("POST", "/v1/clock/tick", json={"at": AT.format(4, 9)})).json()
+    fresh = {"min_position": last["last_position"]}
+    for path in ("/v1/me/profile", "/v1/me/stock", "/v1/me/sales", "/v1/me/statements",
+                 "/v1/me/alerts", "/v1/me/downline", "/v1/me/disputes", "/v1/me"):
+        answer = await api.call("GET", path, me,
+                                params=fresh if path in ("/v1/me/sales",) else None)
+        assert answer.status_code == 200, path
+        for secret in ("B1", "B2", "S-B1", "D-B1", "李娜", "王芳", "13800000001",
+                       "110101198903020007"):
+            assert secret not in answer.text, (path, secret)
+    sales = (await api.call("GET", "/v1/me/sales", me, params=fresh)).json()["items"]
+    assert [s["sale"] for s in sales] == ["S-A1"]
+    # B1 sees its downline as counts and money only.
+    summary = (await api.call("GET", "/v1/me/downline", "other-agent")).json()
+    assert summary["direct"] == 1 and summary["recruits"][0]["agent"] == "B2"
+    assert "张伟" not in str(summary) and "13800000003" not in str(summary)
+
+
+async def test_a_revoked_or_unknown_token_is_refused(api: Api) -> None:
+    from api.principals import revoke
+
+    who = (await api.call("GET", "/v1/me", "auditor")).json()["principal"]
+    await revoke(api.app.state.services.pool, api.tenant, who)
+    api.app.state.services.tokens._cache.clear()
+    assert (await api.call("GET", "/v1/me", "auditor")).status_code == 401
+    answer = await api.client.get("/v1/me", headers={"Authorization": "Bearer wl_nope"})
+    assert answer.status_code == 401 and answer.json()["rule"] == "unauthenticated"
