@@ -1,0 +1,72 @@
+"""One database for the export tests: the four sample journals imported through the real
+CLI (one tenant each), a signing key per tenant in a temporary folder, and one export of
+each, made once per session since every CLI call is a process of its own."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ops.export.verify import Report, verify_export
+from tests.conftest import ROOT, _create, _drop, run_cli, server_and_database
+
+SCENARIOS = ROOT.parent / "shared" / "scenarios"
+JOURNALS = sorted(SCENARIOS.glob("*.jsonl"))
+EVERY = 7  # events per checkpoint: small, so the journals make several
+
+
+@dataclass
+class Ledger:
+    url: str
+    folder: Path
+    exports: dict[str, Path]  # journal stem -> its export
+
+    def tenant(self, journal: Path) -> str:
+        return "s" + journal.name[:2]
+
+    async def cli(self, *args: str) -> str:
+        done = await asyncio.to_thread(run_cli, *args, database=self.url)
+        assert done.returncode == 0, f"{args}: {done.stdout}\n{done.stderr}"
+        return done.stdout
+
+
+@pytest.fixture(scope="session")
+async def ledger(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ledger]:
+    folder = tmp_path_factory.mktemp("exports")
+    saved = {k: os.environ.get(k) for k in ("WEILEDGER_KEYS_DIR", "WEILEDGER_CHECKPOINT_EVERY")}
+    os.environ["WEILEDGER_KEYS_DIR"] = str(folder / "keys")
+    os.environ["WEILEDGER_CHECKPOINT_EVERY"] = str(EVERY)
+    admin, _ = server_and_database()
+    name = f"wl_export_{uuid.uuid4().hex[:10]}"
+    url = await _create(admin, name)
+    found = Ledger(url, folder, {})
+
+    async def one(journal: Path) -> None:
+        tenant = found.tenant(journal)
+        await found.cli("keys", "init", "--tenant", tenant)
+        await found.cli("import", str(journal), "--tenant", tenant, "--no-progress")
+        out = folder / f"{journal.stem}.zip"
+        await found.cli("export", str(out), "--tenant", tenant)
+        found.exports[journal.stem] = out
+
+    try:
+        await asyncio.gather(*(one(j) for j in JOURNALS))
+        yield found
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        await _drop(admin, name)
+
+
+async def verified(path: Path, expect_key: str | None = None) -> Report:
+    """The offline verifier runs its own event loop: give it a thread of its own."""
+    return await asyncio.to_thread(verify_export, path, expect_key=expect_key)
