@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import json
 import zipfile
 
@@ -49,7 +50,7 @@ async def test_racing_checkpointers_sign_contiguous_ranges_once(pg_store, tenant
     ranges = [json.loads(m.payload) for m in marks]
     assert len(ranges) >= 7
     assert ranges[0]["from_position"] == 1
-    for before, after in zip(ranges, ranges[1:], strict=False):
+    for before, after in itertools.pairwise(ranges):
         assert after["from_position"] == before["to_position"] + 1  # no gap, no overlap
     events = await pg_store.read_all(tenant, limit=10_000)
     by_position = {e.position: e.hash for e in events}
