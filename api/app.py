@@ -67,6 +67,8 @@ def create_app(settings: Settings, *, background: bool = True) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Every route may answer these as problem+json (auth, a bad cursor, validation).
+        responses=errors.problems(400, 401, 403, 422),
     )
     errors.install(app)
     for router in routers():

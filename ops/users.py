@@ -23,6 +23,10 @@ from ops.database import open_database
 from ops.settings import Settings
 
 
+TenantOpt = Annotated[str | None, typer.Option(help="brand (default: WEILEDGER_TENANT)")]
+DaysOpt = Annotated[float, typer.Option(help="days until the token expires")]
+
+
 class AdminExists(PrincipalError):
     pass
 
@@ -77,8 +81,6 @@ def register(app: typer.Typer) -> None:
     """`weiledger users …`: create-admin, token, revoke, list."""
     users = typer.Typer(help="principals and their bearer tokens", no_args_is_help=True)
     app.add_typer(users, name="users")
-    TenantOpt = Annotated[str | None, typer.Option(help="brand (default: WEILEDGER_TENANT)")]
-    DaysOpt = Annotated[float, typer.Option(help="days until the token expires")]
 
     def show(issued: Issued) -> None:
         p = issued.principal
