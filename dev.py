@@ -70,7 +70,8 @@ def main() -> None:
         sys.exit(__doc__)
     ensure_venv()
     if command == "serve":
-        run([str(BIN / "weiledger"), "serve", *args])
+        # A newcomer gets the generated demo brand (on first start) and tokens to try.
+        run([str(BIN / "weiledger"), "serve", "--demo", *args])
     elif command == "test":
         test(args)
     else:

@@ -14,6 +14,7 @@ from ops.database import postgres_url
 from ops.export import commands as export_commands
 from ops.migrate import MigrationError, migrate
 from ops.settings import Settings
+from ops.users import register as register_users
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -27,6 +28,7 @@ app.add_typer(db, name="db")
 projections = typer.Typer(help="read models: catch up, rebuild", no_args_is_help=True)
 app.add_typer(projections, name="projections")
 export_commands.register(app)  # keys init, checkpoint, export, verify-export (ops/export)
+register_users(app)  # users create-admin, token, revoke, list (ops/users.py)
 
 
 def _with_runner(work: Callable[[ProjectionRunner], Awaitable[int]]) -> int:
@@ -82,13 +84,21 @@ def projections_rebuild(name: Annotated[str, typer.Argument(help="the projection
 
 
 @app.command()
-def serve(host: str | None = None, port: int | None = None) -> None:
+def serve(
+    host: str | None = None,
+    port: int | None = None,
+    demo: Annotated[bool, typer.Option(help="on first start, generate a demo brand")] = False,
+) -> None:
     """Run the HTTP service."""
     import uvicorn
 
     from api.app import create_app
 
     settings = Settings()
+    if demo:
+        from ops.demo import prepare_demo
+
+        prepare_demo(settings)
     typer.echo(f"weiledger on http://{host or settings.host}:{port or settings.port}/docs")
     typer.echo(f"database: {settings.describe_database()}")
     uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)

@@ -22,7 +22,6 @@ from api.principals import (
 from ops.database import open_database
 from ops.settings import Settings
 
-
 TenantOpt = Annotated[str | None, typer.Option(help="brand (default: WEILEDGER_TENANT)")]
 DaysOpt = Annotated[float, typer.Option(help="days until the token expires")]
 
