@@ -31,7 +31,9 @@ TenantOption = Annotated[str | None, typer.Option(help="brand (default: WEILEDGE
 
 
 def keys_dir(settings: Settings) -> Path:
-    return settings.keys_dir or settings.data_dir / "keys"
+    from ops.export.signing import keys_folder
+
+    return keys_folder(settings.keys_dir, settings.data_dir)
 
 
 def _key(settings: Settings, tenant: str) -> Ed25519PrivateKey:

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from domain.agents.personal import ERASED_DATA, Unreadable, subject, unseal
 from domain.events import Codec, streams
@@ -24,6 +25,7 @@ from domain.ports import RecordedEvent
 from eventstore.postgres import COLUMNS, row_to_event
 from ops.export.format import CHECKPOINT_EVENT, cny, read_checkpoint
 
+Conn = asyncpg.Connection | PoolConnectionProxy  # a connection or a pool's proxy of one
 PREFETCH = 2_000
 _decode = Codec().mapper.transcoder.decode
 Row = tuple[Any, ...]
@@ -58,7 +60,7 @@ def local(moment: Any) -> str:
     return "" if moment is None else moment.astimezone(CST).isoformat(sep=" ")
 
 
-async def events(conn: asyncpg.Connection, tenant: str, first: int, last: int,
+async def events(conn: Conn, tenant: str, first: int, last: int,
                  names: tuple[str, ...] = ()) -> AsyncIterator[RecordedEvent]:
     cursor = conn.cursor(
         f"SELECT {COLUMNS} FROM events WHERE tenant = $1 AND position BETWEEN $2 AND $3"
@@ -69,11 +71,11 @@ async def events(conn: asyncpg.Connection, tenant: str, first: int, last: int,
         yield row_to_event(row)
 
 
-async def table_exists(conn: asyncpg.Connection, table: str) -> bool:
+async def table_exists(conn: Conn, table: str) -> bool:
     return bool(await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table))
 
 
-async def agents(conn: asyncpg.Connection, tenant: str, last: int) -> AsyncIterator[Row]:
+async def agents(conn: Conn, tenant: str, last: int) -> AsyncIterator[Row]:
     """The tree as it stood at `last`, with personal data masked, or erased if forgotten."""
     if not await table_exists(conn, "rm_tree.nodes"):
         return
@@ -104,7 +106,7 @@ async def agents(conn: asyncpg.Connection, tenant: str, last: int) -> AsyncItera
                local(r["joined_at"]), data.name, data.id_number, data.phone, state)
 
 
-async def orders(conn: asyncpg.Connection, tenant: str, first: int,
+async def orders(conn: Conn, tenant: str, first: int,
                  last: int) -> AsyncIterator[Row]:
     """One row per order line: purchases, retail sales, returns, buy-backs."""
     async for e in events(conn, tenant, first, last, tuple(ORDER_KINDS)):
@@ -125,13 +127,13 @@ async def orders(conn: asyncpg.Connection, tenant: str, first: int,
                    "" if price is None else cny(price), amount, f"{e.stream}@{e.version}")
 
 
-async def statements(conn: asyncpg.Connection, tenant: str, first: int,
+async def statements(conn: Conn, tenant: str, first: int,
                      last: int) -> AsyncIterator[tuple[RecordedEvent, dict[str, Any]]]:
     async for e in events(conn, tenant, first, last, ("StatementIssued",)):
         yield e, _decode(e.payload)
 
 
-async def statement_rows(conn: asyncpg.Connection, tenant: str, first: int,
+async def statement_rows(conn: Conn, tenant: str, first: int,
                          last: int) -> AsyncIterator[Row]:
     async for e, d in statements(conn, tenant, first, last):
         yield (d["agent"], d["period"], cny(d["total_fen"]), len(d["lines"]),
@@ -139,7 +141,7 @@ async def statement_rows(conn: asyncpg.Connection, tenant: str, first: int,
                f"{e.stream}@{e.version}", e.position)
 
 
-async def line_rows(conn: asyncpg.Connection, tenant: str, first: int,
+async def line_rows(conn: Conn, tenant: str, first: int,
                     last: int) -> AsyncIterator[Row]:
     async for _e, d in statements(conn, tenant, first, last):
         for n, x in enumerate(d["lines"], start=1):
@@ -149,7 +151,7 @@ async def line_rows(conn: asyncpg.Connection, tenant: str, first: int,
                    cny(x["capped_fen"]), x["policy_version"])
 
 
-async def alerts(conn: asyncpg.Connection, tenant: str, first: int,
+async def alerts(conn: Conn, tenant: str, first: int,
                  last: int) -> AsyncIterator[Row]:
     if not await table_exists(conn, "rm_alerts.alerts"):
         return
@@ -170,20 +172,20 @@ def _json(value: Any) -> str:
     return json.dumps(parsed, ensure_ascii=False, sort_keys=True)
 
 
-async def policies(conn: asyncpg.Connection, tenant: str,
+async def policies(conn: Conn, tenant: str,
                    last: int) -> AsyncIterator[tuple[RecordedEvent, dict[str, Any]]]:
     """Every policy version issued up to `last`, even before the range: it judged it."""
     async for e in events(conn, tenant, 1, last, ("PolicyIssued",)):
         yield e, _decode(e.payload)
 
 
-async def checkpoints(conn: asyncpg.Connection, tenant: str, first: int,
+async def checkpoints(conn: Conn, tenant: str, first: int,
                       last: int) -> AsyncIterator[dict[str, Any]]:
     async for e in events(conn, tenant, first, last, (CHECKPOINT_EVENT,)):
         yield {"position": e.position, **read_checkpoint(e.payload)}
 
 
-async def read_model_position(conn: asyncpg.Connection, schema: str, tenant: str) -> int | None:
+async def read_model_position(conn: Conn, schema: str, tenant: str) -> int | None:
     if not await table_exists(conn, f"{schema}.checkpoint"):
         return None
     value: int | None = await conn.fetchval(

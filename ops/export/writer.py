@@ -27,12 +27,11 @@ import hashlib
 import io
 import json
 import zipfile
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import IO, Any
+from typing import IO, Any, cast
 
-import asyncpg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from domain.periods import CST
@@ -40,6 +39,7 @@ from domain.policy.model import DEFAULT_POLICY, from_document, to_document
 from ops.export import format as f
 from ops.export import sources
 from ops.export.signing import fingerprint, public_pem
+from ops.export.sources import Conn
 
 
 class ExportError(Exception):
@@ -77,7 +77,7 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time(0), CST).astimezone(UTC)
 
 
-async def resolve_range(conn: asyncpg.Connection, tenant: str,
+async def resolve_range(conn: Conn, tenant: str,
                         since: date | None, until: date | None) -> Range:
     first = 1 if since is None else await conn.fetchval(
         "SELECT min(position) FROM events WHERE tenant = $1 AND business_time >= $2",
@@ -94,10 +94,21 @@ async def resolve_range(conn: asyncpg.Connection, tenant: str,
     return Range(first, last, bytes(edges[first]["prev_hash"]), bytes(edges[last]["hash"]))
 
 
+Drain = Callable[[], Awaitable[None]]
+Out = IO[bytes] | io.RawIOBase  # a file, or a pipe to a response
+DRAIN_EVERY = 512  # rows between two chances for a slow reader of `out` to catch up
+
+
 class _Zip:
-    def __init__(self, out: IO[bytes]) -> None:
-        self.zip = zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6)
+    def __init__(self, out: Out, drain: Drain | None) -> None:
+        self.zip = zipfile.ZipFile(cast(IO[bytes], out), "w", compression=zipfile.ZIP_DEFLATED,
+                                   compresslevel=6)
         self.files: dict[str, dict[str, Any]] = {}
+        self.drain = drain
+
+    async def _row(self, rows: int) -> None:
+        if self.drain is not None and rows % DRAIN_EVERY == 0:
+            await self.drain()
 
     def _info(self, name: str) -> zipfile.ZipInfo:
         info = zipfile.ZipInfo(name, date_time=datetime.now(CST).timetuple()[:6])
@@ -113,6 +124,7 @@ class _Zip:
             async for line in source:
                 sink.write(line)
                 rows += 1
+                await self._row(rows)
         self._done(name, sink, rows)
 
     async def csv(self, name: str, header: Iterable[str], source: AsyncIterator[Any]) -> None:
@@ -126,6 +138,7 @@ class _Zip:
             async for row in source:
                 out.writerow(row)
                 rows += 1
+                await self._row(rows)
             text.flush()
             text.detach().flush()
         self._done(name, sink, rows)
@@ -142,7 +155,7 @@ def _dump(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, indent=1, default=str).encode() + b"\n"
 
 
-async def _policies(conn: asyncpg.Connection, tenant: str, last: int) -> list[dict[str, Any]]:
+async def _policies(conn: Conn, tenant: str, last: int) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = [{"version": DEFAULT_POLICY.version, "effective_from": None,
                                     "source": "default", "document": to_document(DEFAULT_POLICY)}]
     async for e, d in sources.policies(conn, tenant, last):
@@ -162,13 +175,16 @@ def _warning(policies: list[dict[str, Any]]) -> str | None:
             "downline's sales (团队计酬), a mark of pyramid selling under 禁止传销条例 Art. 7")
 
 
-async def write_export(conn: asyncpg.Connection, tenant: str, out: IO[bytes],
+async def write_export(conn: Conn, tenant: str, out: Out,
                        key: Ed25519PrivateKey, *, since: date | None = None,
-                       until: date | None = None) -> dict[str, Any]:
-    """Write the export of `tenant` to `out`; returns the manifest it signed."""
+                       until: date | None = None, drain: Drain | None = None) -> dict[str, Any]:
+    """Write the export of `tenant` to `out`; returns the manifest it signed.
+
+    `drain`, when given, is awaited every few hundred rows: a streaming response uses
+    it to hold the writer back until the client has taken what was written."""
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         r = await resolve_range(conn, tenant, since, until)
-        z = _Zip(out)
+        z = _Zip(out, drain)
         await z.lines(f.EVENTS, (f.event_line(e) async for e in
                                  sources.events(conn, tenant, r.first, r.last)))
         await z.csv(f.AGENTS, sources.AGENT_HEADER, sources.agents(conn, tenant, r.last))

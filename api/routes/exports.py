@@ -1,0 +1,60 @@
+"""/v1/exports: the signed audit export, streamed, for the regulator and the auditor.
+
+A plain router for api/routes/__init__.py to include (its owner adds one line there).
+The zip is the one `weiledger export` writes (ops/export/writer.py), streamed through
+ops/export/stream.py as it is written: memory stays flat, and a client that stops
+reading stops the database cursors. Checkpoints are not signed here: a GET records
+nothing; `weiledger checkpoint` (or the service's timer) signs them.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
+
+from api.deps import RoleCheck, ServicesDep
+from api.errors import ApiError, problems
+from api.principals import Principal, Role
+from ops.export.signing import SigningKeyError, keys_folder, load_private_key
+from ops.export.stream import stream_export
+from ops.export.writer import ExportError, resolve_range
+
+router = APIRouter(prefix="/v1/exports", tags=["export"])
+
+# Who may take the whole ledger away: the regulator and the auditor, and at HQ the admin
+# and compliance (DOMAIN.md: compliance exports for audit).
+Exporter = Annotated[Principal, Depends(RoleCheck(Role.REGULATOR, Role.AUDITOR, Role.ADMIN,
+                                                  Role.COMPLIANCE))]
+
+
+@router.get("", responses=problems(401, 403, 404, 409, 422),
+            response_class=StreamingResponse,
+            summary="the signed audit export (zip), verifiable offline")
+async def export(
+    services: ServicesDep,
+    principal: Exporter,
+    since: Annotated[date | None, Query(alias="from", description="first business date "
+                                        "(CST); default: the ledger's beginning")] = None,
+    until: Annotated[date | None, Query(alias="to", description="last business date (CST)"
+                                        "; default: the head")] = None,
+) -> StreamingResponse:
+    settings = services.settings
+    try:
+        key = load_private_key(keys_folder(settings.keys_dir, settings.data_dir),
+                               principal.tenant)
+    except SigningKeyError as error:
+        raise ApiError(409, "no-signing-key", str(error)) from error
+    async with services.pool.acquire() as conn:  # refuse before the 200 goes out
+        try:
+            await resolve_range(conn, principal.tenant, since, until)
+        except ExportError as error:
+            raise ApiError(404, "nothing-to-export", str(error)) from error
+    name = f"weiledger-{principal.tenant}-{since or 'start'}-{until or 'head'}.zip"
+    return StreamingResponse(
+        stream_export(services.pool, principal.tenant, key, since=since, until=until),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
