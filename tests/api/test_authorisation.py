@@ -79,6 +79,8 @@ ALLOWED: dict[str, set[str]] = {
     "POST /v1/policies": COMPLIANCE,
     "GET /v1/policies": HQ,
     "GET /v1/policies/{version}": HQ,
+    # the regulator export (api/routes/exports.py): the regulator, and HQ but operations
+    "GET /v1/exports": {"regulator", "auditor", "admin", "compliance"},
 }
 PUBLIC = {"GET /health", "GET /ready"}
 PARAMS = {"agent": "B1", "sale": "S-B1", "period": "2026-01", "alert": "no-such-alert",
