@@ -17,9 +17,42 @@ from typing import Any
 
 Cite = dict[str, Any]  # {"position": int, "stream": str, "name": str}
 
-# Windows are 30 days; keep a day more so an event a little out of order still counts.
-KEEP = timedelta(days=31)
+# Every window the rules read is 30 days; keep a day more of the lists that are scanned,
+# so an event a little out of order still counts.
+WINDOW = timedelta(days=30)
+KEEP = WINDOW + timedelta(days=1)
 MAX_CITES = 20  # an alert cites its evidence, not a period's whole history
+
+
+@dataclass
+class Window:
+    """Amounts at business times, summed over the trailing window that ends `now`.
+
+    Entries that fell out of the window are dropped as time passes, with a running
+    total, so judging a busy agent costs the same as a quiet one. The log comes in
+    business-time order; an event older than one already judged counts for what is
+    left of its window.
+    """
+
+    span: timedelta
+    items: deque[tuple[datetime, int]] = field(default_factory=deque)
+    total: int = 0
+
+    def add(self, at: datetime, amount: int) -> None:
+        self.items.append((at, amount))
+        self.total += amount
+
+    def sum(self, now: datetime) -> int:
+        """Over (now - span, now]."""
+        start = now - self.span
+        while self.items and self.items[0][0] <= start:
+            self.total -= self.items.popleft()[1]
+        later = 0  # entries after `now` (fed out of order) do not count yet
+        for at, amount in reversed(self.items):
+            if at <= now:
+                break
+            later += amount
+        return self.total - later
 
 
 @dataclass
@@ -31,7 +64,7 @@ class AgentFacts:
     join_cite: Cite
     on_hand: int = 0  # units, all SKUs
     purchases: deque[tuple[datetime, int, Cite]] = field(default_factory=deque)
-    retail: deque[tuple[datetime, int]] = field(default_factory=deque)  # net units (+/-)
+    retail: Window = field(default_factory=lambda: Window(WINDOW))  # net units sold (+/-)
     sales: deque[datetime] = field(default_factory=deque)  # own retail sales
     first_sale: datetime | None = None
     early_fen: int = 0  # bought within the entry-loading window after joining
@@ -51,7 +84,7 @@ class AgentFacts:
 
     def forget_before(self, now: datetime) -> None:
         cutoff = now - KEEP
-        for queue in (self.purchases, self.retail, self.recruits):
+        for queue in (self.purchases, self.recruits):
             while queue and queue[0][0] < cutoff:
                 queue.popleft()
         while self.sales and self.sales[0] < cutoff:
@@ -63,8 +96,8 @@ class AgentFacts:
         found = [(units, cite) for at, units, cite in self.purchases if now - span < at <= now]
         return sum(units for units, _ in found), [cite for _, cite in found]
 
-    def retail_units(self, now: datetime, span: timedelta) -> int:
-        return sum(units for at, units in self.retail if now - span < at <= now)
+    def retail_units(self, now: datetime) -> int:
+        return self.retail.sum(now)
 
     def sales_in(self, now: datetime, span: timedelta) -> int:
         return sum(1 for at in self.sales if now - span < at <= now)

@@ -54,6 +54,7 @@ class Judging:
     def __init__(self) -> None:
         self.net = Network()
         self.policies: list[Policy] = [DEFAULT_POLICY]
+        self._thresholds: dict[int, r.Thresholds] = {}  # by policy version
         self.now: datetime | None = None
         self.swept: date | None = None
         self._deadlines: list[tuple[datetime, int, str, str]] = []  # (due, seq, kind, ref)
@@ -77,7 +78,9 @@ class Judging:
                 p.version > found.version
             ):
                 found = p
-        return r.Thresholds.of(found)
+        if found.version not in self._thresholds:
+            self._thresholds[found.version] = r.Thresholds.of(found)
+        return self._thresholds[found.version]
 
     def _schedule(self, due: datetime, kind: str, ref: str) -> None:
         self._seq += 1
@@ -144,10 +147,13 @@ class Judging:
         if facts is None or self.now < facts.joined_at + r.COVER_MEMBERSHIP:
             return
         facts.forget_before(self.now)
-        sold = facts.retail_units(self.now, r.COVER_TRAILING)
+        sold = facts.retail_units(self.now)
         numbers = r.days_of_cover(self.thresholds(), facts.on_hand, sold)
-        bought = [cite for _, _, cite in facts.purchases][-MAX_CITES:]
-        self._episode(r.DAYS_OF_COVER, agent, numbers, [facts.join_cite, *bought, self._event.cite])
+        cites = []
+        if numbers is not None and (r.DAYS_OF_COVER, agent) not in self._ongoing:
+            bought = [cite for _, _, cite in facts.purchases][-MAX_CITES:]
+            cites = [facts.join_cite, *bought, self._event.cite]
+        self._episode(r.DAYS_OF_COVER, agent, numbers, cites)
 
     def _judge_pyramid(self, root: str) -> None:
         facts = self.net.agents[root]

@@ -20,7 +20,7 @@ from typing import Any
 
 from domain.compliance import rules as r
 from domain.compliance.alerts import STREAM_PREFIX
-from domain.compliance.facts import AgentFacts
+from domain.compliance.facts import MAX_CITES, AgentFacts
 from domain.compliance.judging import Breach, Judging, Seen
 from domain.events import Codec
 from domain.periods import cst_date
@@ -107,7 +107,7 @@ class Monitor(Judging):
             return
         facts.forget_before(e.at)
         bought, cites = facts.bought_units(e.at, r.HOARDING_WINDOW)
-        sold = facts.retail_units(e.at, r.HOARDING_WINDOW)
+        sold = facts.retail_units(e.at)
         numbers = r.hoarding_70(self.thresholds(), bought, sold)
         if numbers is not None:
             numbers = {"purchase": e.data["purchase"], **numbers}
@@ -116,7 +116,8 @@ class Monitor(Judging):
         facts.purchases.append((e.at, units, e.cite))
         if e.at <= facts.joined_at + r.ENTRY_PURCHASE_WINDOW:
             facts.early_fen += fen
-            facts.early_cites.append(e.cite)
+            if len(facts.early_cites) < MAX_CITES:
+                facts.early_cites.append(e.cite)
         self.net.stock(agent, units)
         self._judge_cover(agent)
 
@@ -134,7 +135,7 @@ class Monitor(Judging):
         facts = self.net.stock(agent, -sign * units)
         if facts is None:
             return
-        facts.retail.append((e.at, sign * units))
+        facts.retail.add(e.at, sign * units)
         if sign > 0:
             facts.sales.append(e.at)
             facts.first_sale = facts.first_sale or e.at

@@ -54,6 +54,8 @@ PYRAMID_LEVELS = 3  # 2013 opinion: three or more levels (counting the root)...
 PYRAMID_MEMBERS = 30  # ...and thirty or more members
 PYRAMID_CRITICAL = 120
 DISPUTE_ANSWER = timedelta(hours=48)
+# facts.py keeps one trailing window for all three
+assert HOARDING_WINDOW == COVER_TRAILING == RECRUIT_WINDOW == timedelta(days=30)
 
 
 @dataclass(frozen=True, slots=True)
