@@ -149,6 +149,7 @@ def entry_loading(
         "purchased_first_7_days": format_cny(purchased_fen),
         "limit": format_cny(t.entry_loading_fen),
         "retail_sales_first_30_days": 0,
+        "judged_at_end_of": (joined + ENTRY_SALE_WINDOW).isoformat(),
     }
 
 
