@@ -11,12 +11,14 @@ server-side cursor, hashed on the way, so memory stays flat however long the led
 the zip needs no seeking (data descriptors), so `out` may be a socket-like sink. All
 files are read in one REPEATABLE READ snapshot, so they describe one instant.
 
-Range: --from/--to are business dates on the CST calendar. The export is the contiguous
-run of positions from the first event on or after `since` to the last event before the
-day after `until`, so the chain holds together (an event inside it whose business time
-strays outside the dates is exported too). Default: from position 1 to the head, which
-is what lets the verifier re-derive every statement; a later start is verified from the
-first event's prev_hash, which the manifest states, and statements are not re-derived.
+Range: --from/--to are business dates on the CST calendar. The export is a contiguous
+run of positions, so the chain holds together: from the first event whose business time
+is on or after `since`, up to (not including) the first event after it whose business
+time is past `until` (checkpoint events, which carry the business time of the range they
+sign, do not end a range). For a ledger recorded in business-time order that is exactly
+the dated events. Default: from position 1 to the head, which is what lets the verifier
+re-derive every statement; a later start is verified from the first event's prev_hash,
+which the manifest states, and statements are then not re-derived.
 """
 
 from __future__ import annotations
@@ -82,10 +84,13 @@ async def resolve_range(conn: Conn, tenant: str,
     first = 1 if since is None else await conn.fetchval(
         "SELECT min(position) FROM events WHERE tenant = $1 AND business_time >= $2",
         tenant, _start_of(since))
-    last = await conn.fetchval(
-        "SELECT max(position) FROM events WHERE tenant = $1"
-        " AND ($2::timestamptz IS NULL OR business_time < $2)",
-        tenant, None if until is None else _start_of(until + timedelta(days=1)))
+    last = await conn.fetchval("SELECT max(position) FROM events WHERE tenant = $1", tenant)
+    if until is not None and first is not None:
+        past = await conn.fetchval(
+            "SELECT min(position) FROM events WHERE tenant = $1 AND business_time >= $2"
+            " AND position >= $3 AND name <> $4",
+            tenant, _start_of(until + timedelta(days=1)), first, f.CHECKPOINT_EVENT)
+        last = last if past is None else past - 1
     if first is None or last is None or first > last:
         raise ExportError(f"tenant {tenant}: no events between {since} and {until}")
     edges = {r["position"]: r for r in await conn.fetch(

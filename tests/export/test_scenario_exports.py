@@ -68,3 +68,21 @@ def test_the_verifier_imports_no_database_driver() -> None:
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
                           text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+async def test_a_date_range_verifies_from_its_first_prev_hash(ledger: Ledger, tmp_path) -> None:
+    out = tmp_path / "range.zip"
+    await ledger.cli("export", str(out), "--tenant", "s03", "--from", "2026-01-10",
+                     "--to", "2026-01-31", "--no-checkpoints")
+    with zipfile.ZipFile(out) as z:
+        span = json.loads(z.read(f.MANIFEST))["range"]
+        events = [json.loads(line) for line in z.read(f.EVENTS).splitlines()]
+    assert span["first_position"] > 1 and not span["from_beginning"]
+    assert events[0]["prev_hash"] == span["start_prev_hash"] != "00" * 32
+    # up to the last sale of January: the close happens at 2026-02-01 00:00 CST, past --to
+    assert [e["position"] for e in events] == list(range(14, 22))
+    assert all(e["business_time"] < "2026-01-31T16:00" for e in events)  # in UTC
+    report = await verified(out)
+    assert report.ok, report.text()
+    statements = next(v for v in report.verdicts if v.check == "statements")
+    assert statements.status == "SKIP"
