@@ -61,13 +61,14 @@ class StockProjection(Projection):
                 delta[agent, line["sku"]] += sign * line["qty"]
         # Zero deltas still write a row: a SKU once held reads 0, not "never held".
         keys = sorted(delta)
-        rows = await conn.fetch(
-            f"INSERT INTO {s}.on_hand (tenant, agent, sku, units)"
+        below = await conn.fetch(
+            f"WITH up AS (INSERT INTO {s}.on_hand (tenant, agent, sku, units)"
             " SELECT $1, d.agent, d.sku, d.units"
             " FROM unnest($2::text[], $3::text[], $4::bigint[]) AS d(agent, sku, units)"
             " ON CONFLICT (tenant, agent, sku)"
             " DO UPDATE SET units = on_hand.units + EXCLUDED.units"
-            " RETURNING agent, sku, units",
+            " RETURNING agent, sku, units)"
+            " SELECT agent, sku, units FROM up WHERE units < 0",
             tenant,
             [a for a, _ in keys],
             [k for _, k in keys],
@@ -75,7 +76,6 @@ class StockProjection(Projection):
         )
         # Checked here, not by a CHECK constraint: PostgreSQL checks the row proposed for
         # insertion (the bare delta, often negative) before it sees the conflict.
-        below = [tuple(r) for r in rows if r["units"] < 0]
         if below:
-            raise ValueError(f"stock would go below zero at position {events[-1].position}:"
-                             f" {below[:5]}")
+            raise ValueError(f"stock would go below zero by position {events[-1].position}:"
+                             f" {[tuple(r.values()) for r in below[:5]]}")

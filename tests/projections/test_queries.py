@@ -5,11 +5,12 @@ like paths ("A1/x", "A1%") that must not leak into A1's downline."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from domain.ports import NewEvent
 from eventstore.memory_vault import InMemoryKeyVault
 from ops.journal import run_journal
 from projections import queries
@@ -115,3 +116,35 @@ async def test_kpis_of_january(pool, caught_up):
     assert (await queries.kpis(pool, caught_up, "2026-01", as_of=early)).retention_3m == 1.0
     too_early = datetime.fromisoformat("2026-03-01T00:00:00+08:00")
     assert (await queries.kpis(pool, caught_up, "2026-01", as_of=too_early)).retention_3m is None
+
+
+def _raw(stream: str, version: int, name: str, at: str, **state: Any) -> NewEvent:
+    """An event in the Codec's own format that the ledger would never have accepted."""
+    when = datetime.fromisoformat(at)
+    stamp = {"_type_": "datetime_iso", "_data_": when.astimezone(UTC).isoformat()}
+    return NewEvent(stream, version, name, json.dumps({"timestamp": stamp, **state}).encode(),
+                    when)
+
+
+@pytest.mark.parametrize(("event", "why"), [
+    (_raw("stock-A9", 1, "StockShipped", "2026-03-01T09:00:00+08:00", purchase="A8-P1",
+          buyer="A8", lines=[{"sku": "TEA-01", "qty": 5, "unit_price": 4950}]),
+     "stock would go below zero"),
+    (_raw("agent-A9", 2, "AgentSuspended", "2026-03-01T09:00:00+08:00", reason="?"),
+     "names unknown agent 'A9'"),
+    (_raw("sale-S9", 2, "SaleReturned", "2026-03-01T09:00:00+08:00", amount=9900,
+          lines=[{"sku": "TEA-01", "qty": 1, "unit_price": 9900}], reason=None,
+          hq_approved=False, within_window=True),
+     "returns of unknown sales"),
+])
+async def test_a_projection_stops_and_says_why_on_what_the_ledger_never_records(
+    pool, pg_store, caught_up, event: NewEvent, why: str
+):
+    await pg_store.append(caught_up, [event])
+    runner = TenantRunner(pool, pg_store, all_projections(), caught_up)
+    await runner.catch_up_all()
+    (name, failure), = runner.halted.items()
+    assert why in failure
+    assert await pool.fetchval(
+        f"SELECT position FROM rm_{name}.checkpoint WHERE tenant = $1", caught_up
+    ) == await pg_store.head(caught_up) - 1  # everything before it, nothing of it
