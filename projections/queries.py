@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -29,8 +29,9 @@ STOCK = "rm_stock.on_hand"
 NET_RETAIL = "rm_sales.net_retail"
 
 
-@dataclass(frozen=True, slots=True)
-class Node:
+class Node(NamedTuple):
+    """One agent as it stood then. A NamedTuple: a large downline makes thousands."""
+
     agent: str
     sponsor: str | None
     depth: int
@@ -116,16 +117,14 @@ async def tree_as_of(
     )
     direct: dict[str | None, int] = {}
     total: dict[str, int] = {}
-    for r in rows:
-        direct[r["sponsor"]] = direct.get(r["sponsor"], 0) + 1
-        for ancestor in r["path"].split("/")[:-1]:
+    for _, sponsor, _, _, _, path in rows:
+        direct[sponsor] = direct.get(sponsor, 0) + 1
+        for ancestor in path.split("/")[:-1]:
             total[ancestor] = total.get(ancestor, 0) + 1
     return [
-        Node(
-            r["agent"], r["sponsor"], r["depth"], r["tier"], r["status"], r["path"],
-            direct.get(r["agent"], 0), total.get(segment(r["agent"]), 0),
-        )
-        for r in rows
+        Node(agent, sponsor, depth, tier, status, path, direct.get(agent, 0),
+             total.get(segment(agent), 0))
+        for agent, sponsor, depth, tier, status, path in rows
     ]
 
 
