@@ -5,7 +5,14 @@ Facts in (`SaleFact`, `ReturnFact`), a `CommissionPlan` cut from the policy, and
 No I/O and no clock: the projection and the export verifier both drive it.
 """
 
-from domain.settlement.facts import Line, LineKind, ReturnFact, SaleFact, Statement
+from domain.settlement.facts import (
+    AdjustmentFact,
+    Line,
+    LineKind,
+    ReturnFact,
+    SaleFact,
+    Statement,
+)
 from domain.settlement.ledger import Ledger, Payment, PlanFor, SettlementError, settle
 from domain.settlement.plan import (
     DEFAULT_PLAN,
@@ -16,6 +23,7 @@ from domain.settlement.plan import (
 
 __all__ = [
     "DEFAULT_PLAN",
+    "AdjustmentFact",
     "CommissionPlan",
     "Ledger",
     "Line",

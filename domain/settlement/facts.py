@@ -73,7 +73,29 @@ class ReturnFact:
         _count("return amount_fen", self.amount_fen, positive=False)
 
 
-LineKind = Literal["bracket", "override", "clawback"]
+@dataclass(frozen=True, slots=True)
+class AdjustmentFact:
+    """What a resolved dispute (申诉) found owed to the agent (+) or by it (-).
+
+    It is not a commission and no cap applies; it goes on the agent's next statement
+    as an "adjustment" line citing the resolution.
+    """
+
+    agent: str
+    business_time: datetime
+    amount_fen: int
+    dispute_id: str
+    source: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "business_time", require_aware(self.business_time))
+        if not isinstance(self.amount_fen, int) or isinstance(self.amount_fen, bool):
+            raise ValueError("adjustment amount_fen must be an integer")
+        if self.amount_fen == 0:
+            raise ValueError("an adjustment of 0 fen is no adjustment")
+
+
+LineKind = Literal["bracket", "override", "clawback", "adjustment"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +105,9 @@ class Line:
     `period` is the line's own period (the sale's), which may be earlier than the
     statement's when the sale rolled over. A clawback line is negative, keeps the rate,
     bracket, period and policy version of the line it reverses, and cites the return.
-    `capped_fen` is what the 30% cap took off this line (0 almost always).
+    `capped_fen` is what the 30% cap took off this line (0 almost always). An
+    adjustment line cites its dispute in `sale_id` and the resolution in `sale_source`,
+    at rate 1 of its amount.
     """
 
     kind: LineKind

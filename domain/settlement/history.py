@@ -17,7 +17,7 @@ from typing import Any
 from domain.events import Codec
 from domain.policy.book import PolicyBook, policy_in_force
 from domain.ports import EventStore, RecordedEvent
-from domain.settlement.facts import ReturnFact, SaleFact, Statement
+from domain.settlement.facts import AdjustmentFact, ReturnFact, SaleFact, Statement
 from domain.settlement.ledger import Ledger
 from domain.settlement.model import IssuedStatement, statement_from_event
 from domain.settlement.plan import CommissionPlan, plan_from_policy
@@ -31,6 +31,7 @@ READS = (
     "StatementIssued",
     "PolicyIssued",
     "PolicyBookOpened",
+    "DisputeResolved",
 )
 _codec = Codec()
 
@@ -104,6 +105,11 @@ async def replay(store: EventStore, tenant: str, upto: int | None = None) -> Rep
         elif name == "StatementIssued":
             assert isinstance(event, IssuedStatement.Issued)
             result.issued.setdefault(event.period, []).append(statement_from_event(event))
+        elif name == "DisputeResolved" and event.adjustment_fen:
+            result.ledger.record_adjustment(
+                AdjustmentFact(event.agent, recorded.business_time, event.adjustment_fen,
+                               recorded.stream.removeprefix("dispute-"), cite(recorded))
+            )
         elif name in ("PolicyBookOpened", "PolicyIssued"):
             plans.book = event.mutate(plans.book)
     return result

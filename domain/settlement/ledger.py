@@ -12,6 +12,7 @@ list of closed periods: the projection and an export verifier get the same numbe
   of that period already paid.
 - A return before its sale is paid shrinks the sale; a return after is clawed back on
   the statement of the close that follows it.
+- A resolved dispute's adjustment goes on the agent's statement at the next close.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 
-from domain.periods import period_end, require_aware
+from domain.periods import period_end, period_of, require_aware
 from domain.settlement.commissions import clawback_lines, sale_lines
-from domain.settlement.facts import Line, ReturnFact, SaleFact, Statement
+from domain.settlement.facts import AdjustmentFact, Line, ReturnFact, SaleFact, Statement
 from domain.settlement.plan import DEFAULT_PLAN, CommissionPlan
 
 PlanFor = Callable[[datetime], CommissionPlan]
@@ -51,6 +53,7 @@ class _Close:
     fills: dict[tuple[str, str], int] = field(default_factory=dict)
     payments: dict[str, Payment] = field(default_factory=dict)
     settled: dict[str, list[ReturnFact]] = field(default_factory=dict)
+    adjusted: list[AdjustmentFact] = field(default_factory=list)
 
 
 class Ledger:
@@ -69,6 +72,7 @@ class Ledger:
         self._returns: dict[str, list[ReturnFact]] = {}  # not yet settled, per sale
         self._returned: dict[str, tuple[int, int]] = {}  # all returns: units, fen
         self._paid: dict[str, Payment] = {}
+        self._adjustments: list[AdjustmentFact] = []  # not yet on a statement
         self._fill: dict[tuple[str, str], int] = {}  # (agent, own period) -> fen filled
         self._closed: str | None = None
 
@@ -117,6 +121,10 @@ class Ledger:
         self._returned[ret.sale_id] = (units, fen)
         self._returns.setdefault(ret.sale_id, []).append(ret)
 
+    def record_adjustment(self, adjustment: AdjustmentFact) -> None:
+        self._check_open(adjustment.business_time, f"adjustment of {adjustment.dispute_id}")
+        self._adjustments.append(adjustment)
+
     def close(self, period: str) -> tuple[Statement, ...]:
         """Close `period` at its end: pay what is due, claw back what came back."""
         change = self._compute(period, period_end(period))
@@ -130,6 +138,7 @@ class Ledger:
                 self._returns[sale_id] = left
             else:
                 del self._returns[sale_id]
+        self._adjustments = [a for a in self._adjustments if a not in change.adjusted]
         self._closed = period
         return change.statements
 
@@ -192,6 +201,24 @@ class Ledger:
             change.settled.setdefault(ret.sale_id, []).append(ret)
 
         closing = self._plan_for(close_at)
+        for adjustment in sorted(
+            (a for a in self._adjustments if a.business_time < known),
+            key=lambda a: (a.business_time, a.source),
+        ):
+            lines[adjustment.agent].append(
+                Line(
+                    kind="adjustment",
+                    agent=adjustment.agent,
+                    sale_id=adjustment.dispute_id,
+                    sale_source=adjustment.source,
+                    period=period_of(adjustment.business_time),
+                    base_fen=adjustment.amount_fen,
+                    rate=Decimal(1),
+                    amount_fen=adjustment.amount_fen,
+                    policy_version=closing.version,
+                )
+            )
+            change.adjusted.append(adjustment)
         change.statements = tuple(
             Statement(
                 agent=agent,

@@ -47,3 +47,31 @@ async def test_the_preview_records_nothing_and_shows_what_the_close_issues():
     assert await w.head() == head
     await w.run(CLOSE_JAN)
     assert list(preview) == (await replay(w.store, TENANT)).issued["2026-01"]
+
+
+DISPUTE = line("2026-01-21T09:00:00+08:00", "open_dispute", dispute="D1", agent="A2",
+               subject="sale:S9", text="少算了提成")  # fmt: skip
+
+
+def resolved(at: str, amount: str) -> str:
+    return line(at, "resolve_dispute", dispute="D1", outcome="upheld", adjustment=amount,
+                text="补发")  # fmt: skip
+
+
+async def test_a_dispute_adjustment_is_a_line_on_the_agents_next_statement():
+    w = await world(SALE, DISPUTE, resolved("2026-01-22T09:00:00+08:00", "12.34"), CLOSE_JAN)
+    (statement,) = (await replay(w.store, TENANT)).issued["2026-01"]
+    adjustment = statement.lines[-1]
+    assert (adjustment.kind, adjustment.sale_id) == ("adjustment", "D1")
+    assert adjustment.amount_fen == 1234
+    assert adjustment.sale_source == "dispute-D1@2"  # the resolution it comes from
+    assert statement.total_fen == 9354 + 1234
+
+
+async def test_an_adjustment_resolved_after_a_close_waits_for_the_next_one():
+    w = await world(SALE, DISPUTE, CLOSE_JAN, resolved("2026-02-03T09:00:00+08:00", "-5.00"),
+                    CLOSE_FEB)  # fmt: skip
+    issued = (await replay(w.store, TENANT)).issued
+    assert {line.kind for line in issued["2026-01"][0].lines} == {"bracket"}
+    (february,) = issued["2026-02"]
+    assert [(line.kind, line.amount_fen) for line in february.lines] == [("adjustment", -500)]
