@@ -32,7 +32,9 @@ class Services:
     tokens: TokenBook
 
 
-def _services(request: Request) -> Services:
+async def _services(request: Request) -> Services:
+    # async: FastAPI runs a plain `def` dependency in a worker thread, a thread hop on
+    # every request for a dictionary look-up.
     services: Services = request.app.state.services
     return services
 

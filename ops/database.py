@@ -51,9 +51,24 @@ async def create_pool(url: str, *, app_role: str | None, size: int) -> asyncpg.P
         if app_role:
             await conn.execute(f'SET ROLE "{app_role.replace(chr(34), "")}"')
 
-    pool = await asyncpg.create_pool(url, min_size=1, max_size=size, init=take_role)
+    pool = await asyncpg.create_pool(
+        url, min_size=1, max_size=size, init=take_role, reset=_keep_session
+    )
     assert pool is not None
     return pool
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Release a connection without asyncpg's default reset query.
+
+    The default (`pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`) costs one
+    more round trip on every release, i.e. doubles the round trips of every pool.fetch;
+    profiled, it was a fifth of the service's time under load. Nothing here leaves
+    session state behind: advisory locks are transaction-scoped, cursors live inside
+    transactions, listeners are removed (UNLISTEN) before their connection is released,
+    and no code SETs a session parameter besides the role, which stays. asyncpg still
+    rolls back an open transaction and drops local listeners before calling this.
+    """
 
 
 @asynccontextmanager
