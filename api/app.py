@@ -14,6 +14,7 @@ from api.background import Background
 from api.deps import Services
 from api.principals import TokenBook
 from api.routes import routers
+from domain.handling import SharedAggregateCache
 from domain.ledger import Ledger
 from eventstore.postgres import PostgresEventStore
 from eventstore.vault import PostgresKeyVault
@@ -48,9 +49,9 @@ def create_app(settings: Settings, *, background: bool = True) -> FastAPI:
             store = PostgresEventStore(pool)
             app.state.pool = pool
             app.state.store = store
-            # No AggregateCache here: it serves one sequential caller, and requests
-            # run concurrently.
-            ledger = Ledger(store, PostgresKeyVault(pool))
+            # Requests run concurrently: the shared cache lends each aggregate to one
+            # request at a time, and every request reads what was recorded since.
+            ledger = Ledger(store, PostgresKeyVault(pool), SharedAggregateCache())
             app.state.services = Services(settings, settings.tenant, pool, store, ledger,
                                           TokenBook(pool, settings.tenant))
             workers = Background(pool, store, settings.tenant)

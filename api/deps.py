@@ -28,7 +28,7 @@ class Services:
     tenant: str
     pool: asyncpg.Pool
     store: PostgresEventStore
-    ledger: Ledger  # never with an AggregateCache: requests run concurrently
+    ledger: Ledger  # with a SharedAggregateCache: requests run concurrently
     tokens: TokenBook
 
 

@@ -9,7 +9,7 @@ else wrote one of those streams meanwhile: load again and judge again, a few tim
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -98,6 +98,18 @@ class AggregateCache:
         self._items.move_to_end((tenant, stream))
         return found
 
+    def lend(self, tenant: str, stream: str) -> Lent | None:
+        """The cached aggregate of `stream` for a session to judge with, or None.
+        Here it is current (the cache followed the log before this command)."""
+        if not self.knows(tenant, stream):
+            return None
+        aggregate = self.get(tenant, stream)
+        return Lent(aggregate, _version(aggregate), current=True)
+
+    def keep(self, tenant: str, stream: str, aggregate: Aggregate | None) -> None:
+        """What the store holds of `stream` as of the aggregate's version."""
+        self.put(tenant, stream, aggregate)
+
     def put(self, tenant: str, stream: str, aggregate: Aggregate | None) -> None:
         self._items[(tenant, stream)] = aggregate
         self._items.move_to_end((tenant, stream))
@@ -106,6 +118,54 @@ class AggregateCache:
 
     def drop(self, tenant: str, stream: str) -> None:
         self._items.pop((tenant, stream), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Lent:
+    aggregate: Aggregate | None
+    version: int
+    current: bool  # False: the events after `version` must be read and applied first
+
+
+def _version(aggregate: Aggregate | None) -> int:
+    return aggregate.version if aggregate is not None else 0
+
+
+class SharedAggregateCache(AggregateCache):
+    """Aggregates as they stood at a known version, for commands that run concurrently
+    (the API's requests), so a command reads only what was recorded since instead of
+    replaying a long stream (an agent's stock grows with every sale) from version 1.
+
+    Nothing is trusted without a read: a session that finds an entry reads the stream's
+    events after the entry's version (in the same one read it does anyway) and applies
+    them, so it judges on the stream's current version and the append's optimistic
+    check sees exactly what it would have seen after a full replay.
+
+    An entry is lent to ONE session at a time: lending takes it out of the cache, so no
+    two commands ever hold the same (mutable) object; a concurrent command on the same
+    stream finds nothing and replays it from the store, as without a cache. The session
+    gives it back when the store has confirmed what it holds: with its own new events
+    after an accepted append, or unchanged. A newer entry given back meanwhile wins.
+    """
+
+    async def follow(self, store: EventStore, tenant: str) -> int:
+        return 0  # every lent aggregate is brought current by the session's own read
+
+    def recorded(self, tenant: str, head: int, appended: Appended) -> None:
+        pass
+
+    def lend(self, tenant: str, stream: str) -> Lent | None:
+        if not self.knows(tenant, stream):
+            return None
+        aggregate = self._items.pop((tenant, stream))
+        return Lent(aggregate, _version(aggregate), current=False)
+
+    def keep(self, tenant: str, stream: str, aggregate: Aggregate | None) -> None:
+        if self.knows(tenant, stream) and _version(self._items[(tenant, stream)]) > _version(
+            aggregate
+        ):
+            return
+        self.put(tenant, stream, aggregate)
 
 
 class Session:
@@ -128,33 +188,52 @@ class Session:
         if stream in self._changed:
             return self._changed[stream]  # type: ignore[return-value]
         if stream not in self._loaded:
-            if self.cache is not None and self.cache.knows(self.tenant, stream):
-                # Current: the cache followed the log to the head before this command.
-                aggregate = self.cache.get(self.tenant, stream)
-            else:
-                aggregate = _codec.replay(await self.store.read_stream(self.tenant, stream))
-            self._loaded[stream] = aggregate
-            self.read_versions[stream] = aggregate.version if aggregate is not None else 0
+            await self.prefetch((stream,))
         aggregate = self._loaded[stream]
         if aggregate is not None and not isinstance(aggregate, cls):
             raise TypeError(f"stream {stream} holds a {type(aggregate).__name__}")
         return aggregate
+
+    async def prefetch(self, wanted: Iterable[str]) -> None:
+        """Load the streams not loaded yet, with at most one read of the store for all
+        of them: a command that names its streams up front pays one round trip, not
+        one per stream."""
+        after: dict[str, int] = {}
+        lent: dict[str, Aggregate | None] = {}
+        for stream in dict.fromkeys(wanted):
+            if stream in self._loaded or stream in self._changed:
+                continue
+            found = self.cache.lend(self.tenant, stream) if self.cache is not None else None
+            if found is not None and found.current:
+                self._keep_loaded(stream, found.aggregate)
+                continue
+            if found is not None:
+                lent[stream] = found.aggregate
+            after[stream] = found.version if found is not None else 0
+        if not after:
+            return
+        read = await self.store.read_streams(self.tenant, after)
+        for stream in after:
+            self._keep_loaded(stream, _codec.replay(read[stream], lent.get(stream)))
+
+    def _keep_loaded(self, stream: str, aggregate: Aggregate | None) -> None:
+        self._loaded[stream] = aggregate
+        self.read_versions[stream] = _version(aggregate)
 
     def save(self, stream: str, aggregate: Aggregate) -> None:
         """Mark an aggregate (loaded or new) as changed by this command."""
         self._changed[stream] = aggregate
 
     def settle(self, recorded: bool) -> None:
-        """Keep what the store now holds in the cache; forget whatever it does not."""
+        """Keep what the store now holds in the cache; forget whatever it does not:
+        an aggregate is kept unchanged since it was read, or changed by this command
+        when its append was recorded."""
         if self.cache is None:
             return
         for stream, aggregate in {**self._loaded, **self._changed}.items():
-            if aggregate is None:
-                self.cache.put(self.tenant, stream, None)
-                continue
-            unchanged = aggregate.version == self.read_versions.get(stream, 0)
-            if recorded or unchanged:
-                self.cache.put(self.tenant, stream, aggregate)
+            unchanged = _version(aggregate) == self.read_versions.get(stream, 0)
+            if unchanged or (recorded and stream in self._changed):
+                self.cache.keep(self.tenant, stream, aggregate)
             else:
                 self.cache.drop(self.tenant, stream)
 
@@ -185,12 +264,17 @@ async def execute(
     decide: Decision,
     policy_at: Callable[[Session], Awaitable[Policy]],
     cache: AggregateCache | None = None,
+    prefetch: Sequence[str] = (),
 ) -> Accepted:
-    """Judge `decide` under the policy in force at `at`; append what it changed."""
+    """Judge `decide` under the policy in force at `at`; append what it changed.
+
+    `prefetch`: streams the decision will load (the policy's among them), read together
+    in one round trip before it starts; any other stream is read when loaded."""
     for attempt in range(MAX_ATTEMPTS):
         head = await cache.follow(store, ctx.tenant) if cache is not None else 0
         session = Session(store, ctx.tenant, at, cache)
         try:
+            await session.prefetch(prefetch)
             session.policy = await policy_at(session)
             await decide(session)
         except Refused:

@@ -38,7 +38,8 @@ class Ledger:
     def __init__(
         self, store: EventStore, vault: KeyVault, cache: AggregateCache | None = None
     ) -> None:
-        """`cache`: only for one sequential caller (see AggregateCache)."""
+        """`cache`: an AggregateCache for one sequential caller (the journal runner), a
+        SharedAggregateCache for concurrent ones (the API's requests)."""
         self.store = store
         self.vault = vault
         self.agents = AgentService(store, vault, cache)

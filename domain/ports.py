@@ -105,6 +105,14 @@ class EventStore(Protocol):
         limit: int | None = None,
     ) -> list[RecordedEvent]: ...
 
+    async def read_streams(
+        self, tenant: str, after: Mapping[str, int]
+    ) -> dict[str, list[RecordedEvent]]:
+        """Several streams in one read: for each stream named, its events after the given
+        version (0: all of it), in version order; every stream named is a key, [] when
+        nothing follows."""
+        ...
+
     async def read_all(
         self,
         tenant: str,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime
 
 from domain.ports import (
@@ -107,6 +107,15 @@ class InMemoryEventStore:
             reverse=desc,
         )
         return found[:limit] if limit is not None else found
+
+    async def read_streams(
+        self, tenant: str, after: Mapping[str, int]
+    ) -> dict[str, list[RecordedEvent]]:
+        versions = self._tenant(tenant).versions
+        return {
+            stream: [e for v, e in sorted(versions.get(stream, {}).items()) if v > version]
+            for stream, version in after.items()
+        }
 
     async def read_all(
         self,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -223,6 +223,26 @@ class PostgresEventStore:
             limit,
         )
         return [row_to_event(r) for r in rows]
+
+    async def read_streams(
+        self, tenant: str, after: Mapping[str, int]
+    ) -> dict[str, list[RecordedEvent]]:
+        found: dict[str, list[RecordedEvent]] = {stream: [] for stream in after}
+        if not found:
+            return found
+        # One round trip for all of a command's streams; LATERAL keeps each to an index
+        # range scan of (tenant, stream, version).
+        rows = await self.pool.fetch(
+            f"SELECT e.* FROM unnest($2::text[], $3::bigint[]) AS w(s, v), LATERAL"
+            f" (SELECT {COLUMNS} FROM events WHERE tenant = $1 AND stream = w.s"
+            " AND version > w.v) AS e ORDER BY e.stream, e.version",
+            tenant,
+            list(found),
+            [after[stream] for stream in found],
+        )
+        for row in rows:
+            found[row["stream"]].append(row_to_event(row))
+        return found
 
     async def read_all(
         self,

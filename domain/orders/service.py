@@ -6,6 +6,7 @@ seller's stock) is one append: all of it is recorded or none.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from domain.agents.model import Agent
@@ -49,8 +50,14 @@ class OrderService:
         self.store = store
         self.cache = cache
 
-    async def _run(self, ctx: Context, at: datetime, name: str, decide: Decision) -> Accepted:
-        return await execute(self.store, ctx, at, name, decide, load_policy, self.cache)
+    async def _run(
+        self, ctx: Context, at: datetime, name: str, decide: Decision, reads: Iterable[str] = ()
+    ) -> Accepted:
+        """`reads`: the streams `decide` will load, read in one round trip up front."""
+        prefetch = (streams.POLICY, period_stream(period_of(at)), *reads)
+        return await execute(
+            self.store, ctx, at, name, decide, load_policy, self.cache, prefetch
+        )
 
     async def list_product(self, ctx: Context, cmd: ListProduct) -> Accepted:
         async def decide(s: Session) -> None:
@@ -122,7 +129,10 @@ class OrderService:
                 )
                 s.save(streams.stock(seller_stock.agent), seller_stock)
 
-        return await self._run(ctx, cmd.at, "purchase", decide)
+        agents = (cmd.buyer,) if cmd.seller is None else (cmd.buyer, cmd.seller)
+        reads = [*map(streams.agent, agents), *map(streams.stock, agents),
+                 *(streams.product(ln.sku) for ln in cmd.lines)]  # fmt: skip
+        return await self._run(ctx, cmd.at, "purchase", decide, reads)
 
     async def record_sale(self, ctx: Context, cmd: RecordSale) -> Accepted:
         async def decide(s: Session) -> None:
@@ -163,7 +173,9 @@ class OrderService:
             trigger(stock, Stock.Sold, cmd.at, sale=cmd.sale, lines=lines)
             s.save(streams.stock(seller.agent), stock)
 
-        return await self._run(ctx, cmd.at, "sale", decide)
+        reads = [streams.agent(cmd.seller), streams.stock(cmd.seller), streams.sale(cmd.sale),
+                 *(streams.product(ln.sku) for ln in cmd.lines)]  # fmt: skip
+        return await self._run(ctx, cmd.at, "sale", decide, reads)
 
     async def return_sale(self, ctx: Context, cmd: ReturnSale) -> Accepted:
         async def decide(s: Session) -> None:
@@ -196,7 +208,7 @@ class OrderService:
             trigger(stock, Stock.Returned, cmd.at, sale=cmd.sale, lines=lines)
             s.save(streams.stock(sale.seller), stock)
 
-        return await self._run(ctx, cmd.at, "return", decide)
+        return await self._run(ctx, cmd.at, "return", decide, [streams.sale(cmd.sale)])
 
     async def buyback(self, ctx: Context, cmd: Buyback) -> Accepted:
         async def decide(s: Session) -> None:
@@ -240,7 +252,9 @@ class OrderService:
             trigger(stock, Stock.BoughtBack, cmd.at, buyback=buyback, lines=lines)
             s.save(streams.stock(cmd.agent), stock)
 
-        return await self._run(ctx, cmd.at, "buyback", decide)
+        reads = [streams.agent(cmd.agent), streams.stock(cmd.agent),
+                 *(streams.product(ln.sku) for ln in cmd.lines)]  # fmt: skip
+        return await self._run(ctx, cmd.at, "buyback", decide, reads)
 
     # reads
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
@@ -68,6 +68,10 @@ class ExportLog:
     async def read_stream(self, tenant: str, stream: str, *, after_version: int | None = None,
                           upto_version: int | None = None, desc: bool = False,
                           limit: int | None = None) -> list[RecordedEvent]:
+        _unsupported()
+
+    async def read_streams(self, tenant: str,
+                           after: Mapping[str, int]) -> dict[str, list[RecordedEvent]]:
         _unsupported()
 
     async def head(self, tenant: str) -> int:

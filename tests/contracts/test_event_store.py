@@ -36,6 +36,22 @@ async def test_an_append_is_read_back_in_stream_and_position_order(store, tenant
     assert await store.head(tenant) == 3
 
 
+async def test_several_streams_are_read_in_one_call_each_after_its_own_version(store, tenant):
+    await store.append(tenant, [ev("a", 1), ev("b", 1), ev("a", 2), ev("a", 3), ev("b", 2)])
+    found = await store.read_streams(tenant, {"a": 1, "b": 0, "empty": 0, "c": 5})
+    assert {s: [(e.stream, e.version) for e in es] for s, es in found.items()} == {
+        "a": [("a", 2), ("a", 3)],
+        "b": [("b", 1), ("b", 2)],
+        "empty": [],
+        "c": [],
+    }
+    assert [e.position for e in found["a"]] == [3, 4]
+    assert found["b"] == await store.read_stream(tenant, "b")  # the same recorded events
+    assert await store.read_streams(tenant, {"a": 3}) == {"a": []}
+    assert await store.read_streams(tenant, {}) == {}
+    assert await store.read_streams(f"{tenant}-other", {"a": 0}) == {"a": []}
+
+
 async def test_a_taken_version_is_a_conflict_and_records_nothing_of_that_append(store, tenant):
     await store.append(tenant, [ev("a", 1)])
     with pytest.raises(VersionConflict, match="a@1"):
