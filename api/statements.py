@@ -81,6 +81,9 @@ def _because(line: LinePublic) -> str:
     if line.kind == "clawback":
         return (f"clawback of {line.amount}: {rate} on units of sale {line.sale} returned"
                 f" ({line.return_event}), at the paid line's own rate")
+    if line.kind == "adjustment":
+        return (f"adjustment of {line.amount} owed by the resolution of dispute {line.sale}"
+                f" ({line.sale_event})")
     if line.kind == "override":
         return f"override of {line.amount}: {rate} on the direct downline's sale {line.sale}"
     capped = f", {line.capped} taken off by the 30% cap" if line.capped != "0.00" else ""

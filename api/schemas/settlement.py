@@ -23,9 +23,12 @@ class StatementSummary(BaseModel):
 
 class LinePublic(BaseModel):
     n: int
-    kind: str = Field(description="bracket, override or clawback")
-    sale: str
-    sale_event: str = Field(description="the cited sale event, stream@version")
+    kind: str = Field(description="bracket, override, clawback or adjustment")
+    sale: str = Field(description="the sale paid (for an adjustment: the dispute)")
+    sale_event: str = Field(
+        description="the cited event, stream@version (a sale; for an adjustment, the"
+        " dispute's resolution)"
+    )
     period: str = Field(description="the period the line belongs to (a frozen sale keeps it)")
     base: str = Field(description="CNY")
     rate: str = Field(description="decimal share, e.g. 0.03")
