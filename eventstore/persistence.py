@@ -38,7 +38,7 @@ from eventsourcing.utils import Environment
 
 from domain.ports import NewEvent, RecordedEvent, Tracking, TrackingConflict, VersionConflict
 from eventstore.postgres import PostgresEventStore
-from ops.database import create_pool
+from ops.database import close_pool, create_pool
 
 T = TypeVar("T")
 
@@ -80,7 +80,7 @@ class Datastore:
         if self.loop.is_closed():
             return
         self.run(self.store.close())
-        self.run(self.pool.close())
+        self.run(close_pool(self.pool))
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join()
         self.loop.close()

@@ -307,7 +307,13 @@ class PostgresEventStore:
             if tenant is None or name == tenant:
                 on_commit(int(position))
 
-        await conn.add_listener(CHANNEL, heard)
+        try:
+            await conn.add_listener(CHANNEL, heard)
+        except BaseException:
+            # Cancelled (or failed) before the caller holds `stop`: give the connection
+            # back now, or the pool could never close.
+            await self.pool.release(conn)
+            raise
 
         async def stop() -> None:
             try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -11,6 +13,8 @@ import asyncpg
 
 from ops.migrate import migrate
 from ops.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def start_embedded(data_dir: Path) -> Any:
@@ -71,6 +75,20 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     """
 
 
+CLOSE_SECONDS = 10.0
+
+
+async def close_pool(pool: asyncpg.Pool) -> None:
+    """Close gracefully; a connection still held after CLOSE_SECONDS is a bug somewhere
+    (logged), and must not keep the process from ever stopping."""
+    try:
+        await asyncio.wait_for(pool.close(), CLOSE_SECONDS)
+    except TimeoutError:
+        log.error("connections still held %s s after shutdown began: terminating them",
+                  CLOSE_SECONDS)
+        pool.terminate()
+
+
 @asynccontextmanager
 async def open_database(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
     """Migrate, then yield the service's pool; stop an embedded server on the way out."""
@@ -84,4 +102,4 @@ async def open_database(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
         try:
             yield pool
         finally:
-            await pool.close()
+            await close_pool(pool)

@@ -20,7 +20,7 @@ import pytest
 
 from eventstore.memory import InMemoryEventStore
 from eventstore.postgres import PostgresEventStore
-from ops.database import create_pool, start_embedded
+from ops.database import close_pool, create_pool, start_embedded
 from ops.migrate import migrate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,7 +117,7 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     """Connections holding the service's role: INSERT and SELECT on events, no more."""
     pool = await create_pool(database_url, app_role="weiledger_app", size=40)
     yield pool
-    await pool.close()
+    await close_pool(pool)
 
 
 @pytest.fixture

@@ -124,3 +124,28 @@ async def test_an_applied_migration_that_was_edited_is_refused(fresh_database, t
     # The untouched files still match what was applied.
     real = await asyncio.to_thread(run_cli, "db", "migrate", database=fresh_database)
     assert real.returncode == 0 and "up to date" in real.stdout
+
+
+async def test_followers_cancelled_at_any_moment_give_their_connection_back(database_url, tenant):
+    import random
+
+    pool = await create_pool(database_url, app_role="weiledger_app", size=3)
+    store = PostgresEventStore(pool)
+    try:
+        await store.append(tenant, [NewEvent("a", 1, "Happened", b"{}", AT)])
+
+        async def follow() -> None:
+            async for _event in store.follow(tenant):
+                await asyncio.sleep(random.random() / 200)
+
+        for _ in range(60):
+            follower = asyncio.create_task(follow())
+            await asyncio.sleep(random.random() / 300)
+            follower.cancel()
+            await asyncio.gather(follower, return_exceptions=True)
+        await asyncio.sleep(0.05)
+        assert pool.get_idle_size() == pool.get_size()
+        await asyncio.wait_for(pool.close(), 5)
+    finally:
+        await store.close()
+        pool.terminate()
