@@ -4,8 +4,9 @@ Appends for one tenant go through one writer task that takes every request waiti
 that moment and records them with one call of wl_append (one round trip, one
 transaction, one fsync): group commit. Throughput therefore rises with the number of
 concurrent callers instead of queueing on the tenant's chain-head lock. Followers are
-woken once per committed batch (NOTIFY after commit) and read by position, so a missed
-or coalesced notification can delay them but never make them skip.
+woken once per committed batch (wl_append's NOTIFY, which PostgreSQL delivers at
+commit) and read by position, so a missed or coalesced notification can delay them but
+never make them skip.
 """
 
 from __future__ import annotations
@@ -90,16 +91,13 @@ class _TenantWriter:
             while self.pending:
                 batch, self.pending = self.pending[:MAX_BATCH], self.pending[MAX_BATCH:]
                 try:
-                    last = await self._commit(batch)
+                    await self._commit(batch)
                 except Exception as error:  # the whole batch failed: none of it is acknowledged
                     for request in batch:
                         if not request.done.done():
                             request.done.set_exception(error)
-                    continue
-                if last is not None:
-                    self.store._notify(self.tenant, last)
 
-    async def _commit(self, batch: list[_Request]) -> int | None:
+    async def _commit(self, batch: list[_Request]) -> None:
         request_of: list[int] = []
         streams: list[str] = []
         versions: list[int] = []
@@ -134,7 +132,6 @@ class _TenantWriter:
                 [r.tracking.application if r.tracking else None for r in batch],
                 [r.tracking.position if r.tracking else None for r in batch],
             )
-        last = None
         for row in rows:
             request = batch[row["request"] - 1]
             outcome = row["outcome"]
@@ -147,22 +144,15 @@ class _TenantWriter:
                     row["first_position"], row["last_position"], replayed=outcome == "replayed"
                 )
                 request.done.set_result(appended)
-                if not appended.replayed and appended.last_position is not None:
-                    last = appended.last_position
-        return last
 
 
 class PostgresEventStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
         self._writers: dict[str, _TenantWriter] = {}
-        self._notifying: dict[str, int] = {}
-        self._notify_task: asyncio.Task[None] | None = None
 
     async def close(self) -> None:
         tasks = [w.task for w in self._writers.values()]
-        if self._notify_task is not None:
-            tasks.append(self._notify_task)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -188,18 +178,6 @@ class PostgresEventStore:
             writer = self._writers[tenant] = _TenantWriter(self, tenant)
         writer.submit(request)
         return await request.done
-
-    def _notify(self, tenant: str, position: int) -> None:
-        """Wake followers after commit; coalesced so a slow NOTIFY never holds up appends."""
-        self._notifying[tenant] = position
-        if self._notify_task is None or self._notify_task.done():
-            self._notify_task = asyncio.get_running_loop().create_task(self._send_notifications())
-
-    async def _send_notifications(self) -> None:
-        while self._notifying:
-            tenant, position = self._notifying.popitem()
-            async with self.pool.acquire() as conn:
-                await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, f"{tenant}\n{position}")
 
     async def read_stream(
         self,
