@@ -143,6 +143,7 @@ async def test_followers_cancelled_at_any_moment_give_their_connection_back(data
             await asyncio.sleep(random.random() / 300)
             follower.cancel()
             await asyncio.gather(follower, return_exceptions=True)
+        await store.close()  # its writer may hold a connection while appends keep coming
         await asyncio.sleep(0.05)
         assert pool.get_idle_size() == pool.get_size()
         await asyncio.wait_for(pool.close(), 5)
