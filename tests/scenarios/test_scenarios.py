@@ -1,9 +1,9 @@
 """Every sample journal in ../shared/scenarios, run against a fresh ledger, must produce
 exactly the outcomes its expected file states (only the keys present are checked).
 
-A file added there later is picked up without code changes. Keys nothing answers yet
-(alerts: the watchers of #4) fail loudly; the journals holding them are
-xfail(strict=True) until they land.
+A file added there later is picked up without code changes; a key nothing answers
+fails loudly. Alerts come from the compliance watchers, run over the log after the
+journal, as the service runs them after each command.
 """
 
 from __future__ import annotations
@@ -20,23 +20,18 @@ from domain.ports import EventStore
 from domain.settlement.history import replay
 from eventstore.memory_vault import InMemoryKeyVault
 from ops.journal import run_journal
+from projections.watchers import raised_alerts, run_watchers
 
 SCENARIOS = Path(__file__).parents[2].parent / "shared" / "scenarios"
-NOT_YET = {"alerts", "alerts_exhaustive"}
-ANSWERED = {"refused", "agents", "stock", "statements", "tax_flags"}
+ANSWERED = {"refused", "agents", "stock", "statements", "tax_flags", "alerts", "alerts_exhaustive"}
 
 
 def _cases() -> list[Any]:
     cases = []
     for journal in sorted(SCENARIOS.glob("*.jsonl")):
         expected = json.loads(journal.with_suffix(".expected.json").read_text("utf-8"))
-        marks = []
-        if NOT_YET & set(expected):
-            marks.append(
-                pytest.mark.xfail(strict=True, reason="needs the alert watchers of issue #4")
-            )
         lines = journal.read_text("utf-8").splitlines()
-        cases.append(pytest.param(lines, expected, id=journal.stem, marks=marks))
+        cases.append(pytest.param(lines, expected, id=journal.stem))
     return cases
 
 
@@ -78,6 +73,13 @@ async def test_journal_produces_its_expected_outcomes(
                 for period, statements in issued.items()
             }
             assert {p: a for p, a in flagged.items() if a} == expected["tax_flags"]
+    if "alerts" in expected:
+        await run_watchers(store, tenant)
+        raised = await raised_alerts(store, tenant)
+        want = {(rule, agent) for rule, agent in expected["alerts"]}
+        assert want <= raised, f"not raised: {sorted(want - raised)}"
+        if expected.get("alerts_exhaustive"):
+            assert raised == want, f"raised beyond the expected: {sorted(raised - want)}"
     unanswered = set(expected) - ANSWERED
     if unanswered:
         pytest.fail(f"no implementation answers {sorted(unanswered)} yet (issue #4)")
