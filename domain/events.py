@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, TypeVar
 from uuid import UUID, uuid5
 
@@ -57,7 +58,9 @@ class streams:
         return f"product-{sku}"
 
 
+@lru_cache(maxsize=65_536)
 def stream_uuid(stream: str) -> UUID:
+    # uuid5 is a third of decoding an event; streams repeat, so remember the busy ones.
     return uuid5(_STREAMS, stream)
 
 
