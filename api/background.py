@@ -18,10 +18,17 @@ import asyncpg
 from eventstore.postgres import PostgresEventStore
 from projections.registry import all_projections
 from projections.runner import ProjectionRunner
-from projections.watchers import follow_watchers
+from projections.watchers import Watchers
 
 log = logging.getLogger(__name__)
 RESTART_PAUSE = 2.0
+# Seconds at least between two catch-up rounds while commands keep coming. Both run in
+# the requests' event loop and a round costs round trips whatever it carries (six
+# projections: a transaction, a lock, checkpoint, head and a read each); paced, they
+# take larger batches less often. Reads stay fresh within about this, and
+# min_position (read-your-writes) waits for it.
+PACE = 0.1
+WATCHER_POLL_SECONDS = 1.0  # safety net should a notification be lost
 
 
 class TenantRunner(ProjectionRunner):
@@ -47,6 +54,26 @@ async def _supervise(name: str, run: Callable[[], Awaitable[None]]) -> None:
             await asyncio.sleep(RESTART_PAUSE)
 
 
+async def _follow_watchers(store: PostgresEventStore, tenant: str) -> None:
+    """The watchers' catch-up, woken by committed batches over one listening
+    connection, at most once per PACE (Watchers.follow opens a listener per wake)."""
+    watchers = Watchers(store, tenant)
+    woken = asyncio.Event()
+    stop_listening = await store.listen(tenant, lambda _position: woken.set())
+    try:
+        while True:
+            woken.clear()
+            await watchers.catch_up()
+            await asyncio.sleep(PACE)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that
+            # lands as the event is set, and the service then never stops.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(WATCHER_POLL_SECONDS):
+                    await woken.wait()
+    finally:
+        await stop_listening()
+
+
 class Background:
     def __init__(self, pool: asyncpg.Pool, store: PostgresEventStore, tenant: str) -> None:
         self.runner = TenantRunner(pool, store, tenant)
@@ -57,9 +84,11 @@ class Background:
     async def start(self) -> None:
         await self.runner.ensure()  # read-model schemas exist before the first request
         self.tasks = [
-            asyncio.create_task(_supervise("projections", self.runner.run_forever)),
             asyncio.create_task(
-                _supervise("watchers", lambda: follow_watchers(self.store, self.tenant))
+                _supervise("projections", lambda: self.runner.run_forever(PACE))
+            ),
+            asyncio.create_task(
+                _supervise("watchers", lambda: _follow_watchers(self.store, self.tenant))
             ),
         ]
 

@@ -185,8 +185,13 @@ class ProjectionRunner:
                 p.name, tenant, (position or 0) + 1, repr(failure.error),
             )
 
-    async def run_forever(self) -> None:
-        """Catch up, then follow: woken by each committed batch, polling as a safety net."""
+    async def run_forever(self, pace: float = 0.0) -> None:
+        """Catch up, then follow: woken by each committed batch, polling as a safety net.
+
+        `pace`: seconds at least between two rounds while events keep coming. A round
+        costs a few round trips per projection however little it carries, so under a
+        stream of commands fewer, larger rounds leave the database and the event loop
+        to the commands; a lone command is still caught up at once."""
         await self.ensure()
         woken = asyncio.Event()
         stop_listening = await self.store.listen(None, lambda _position: woken.set())
@@ -194,8 +199,13 @@ class ProjectionRunner:
             while True:
                 woken.clear()
                 await self.catch_up_all()
+                if pace:
+                    await asyncio.sleep(pace)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation
+                # that lands as the event is set, and the service then never stops.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(woken.wait(), POLL_SECONDS)
+                    async with asyncio.timeout(POLL_SECONDS):
+                        await woken.wait()
         finally:
             await stop_listening()
 
