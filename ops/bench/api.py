@@ -184,18 +184,25 @@ async def _run(base: str, url: str, agents: int, seconds: float) -> None:
     connections = [Connection(address.host, address.port or 80) for _ in range(agents)]
     run_id = uuid.uuid4().hex[:6]
 
-    async def sale(w: int, n: int) -> bool:
-        body = {"sale": f"S{run_id}-{w}-{n}", "customer": f"C{n}",
-                "at": AT.format(2 + n // 2000 % 20, 12, 0),
-                "lines": [{"sku": "TEA-01", "qty": 1, "unit_price": "99.00"}]}
-        status, _ = await connections[w].request(
-            "POST", "/v1/me/sales", {"Authorization": f"Bearer {tokens[w]}",
-                                     "Idempotency-Key": f"{run_id}-{w}-{n}"}, body)
-        return status == 201
+    def sales(phase: str) -> Callable[[int, int], Awaitable[bool]]:
+        """Sales with ids and keys of their own per phase: the measured phase must not
+        replay the warm-up's (a replay answers 201 too, but is not a new sale)."""
+
+        async def sale(w: int, n: int) -> bool:
+            ref = f"{run_id}{phase}-{w}-{n}"
+            body = {"sale": f"S{ref}", "customer": f"C{n}",
+                    "at": AT.format(2 + n // 2000 % 20, 12, 0),
+                    "lines": [{"sku": "TEA-01", "qty": 1, "unit_price": "99.00"}]}
+            status, _ = await connections[w].request(
+                "POST", "/v1/me/sales", {"Authorization": f"Bearer {tokens[w]}",
+                                         "Idempotency-Key": ref}, body)
+            return status == 201
+
+        return sale
 
     try:
-        await _load(agents, 2, sale)  # warm-up: connections, plans, caches
-        latencies, failed = await _load(agents, seconds, sale)
+        await _load(agents, 2, sales("w"))  # warm-up: connections, plans, caches
+        latencies, failed = await _load(agents, seconds, sales("m"))
         _report(f"retail sales by {agents} agents (POST /v1/me/sales)", latencies, failed,
                 seconds)
 
