@@ -97,7 +97,9 @@ class _TenantWriter:
             async with self.store.pool.acquire() as conn:
                 while await self._drain(conn):
                     try:
-                        await asyncio.wait_for(self.wake.wait(), LINGER_SECONDS)
+                        # Not wait_for: on 3.11 it can swallow a cancellation (shutdown).
+                        async with asyncio.timeout(LINGER_SECONDS):
+                            await self.wake.wait()
                     except TimeoutError:
                         break
 
@@ -340,6 +342,7 @@ class PostgresEventStore:
                 if await self.head(tenant) > after:
                     continue
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(woken.wait(), FOLLOW_POLL_SECONDS)
+                    async with asyncio.timeout(FOLLOW_POLL_SECONDS):
+                        await woken.wait()
         finally:
             await stop()

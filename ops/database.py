@@ -82,7 +82,8 @@ async def close_pool(pool: asyncpg.Pool) -> None:
     """Close gracefully; a connection still held after CLOSE_SECONDS is a bug somewhere
     (logged), and must not keep the process from ever stopping."""
     try:
-        await asyncio.wait_for(pool.close(), CLOSE_SECONDS)
+        async with asyncio.timeout(CLOSE_SECONDS):
+            await pool.close()
     except TimeoutError:
         log.error("connections still held %s s after shutdown began: terminating them",
                   CLOSE_SECONDS)
