@@ -29,7 +29,9 @@ def micros(moment: datetime) -> int:
 
 
 def canonical_json(value: Mapping[str, MetadataValue]) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return json.dumps(
+        dict(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode()
 
 
 def event_digest(
