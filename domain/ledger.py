@@ -7,8 +7,6 @@ command means the same whichever door it came in by.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from domain.agents import commands as agent_cmds
@@ -21,17 +19,6 @@ from domain.orders.service import OrderService
 from domain.policy.service import IssuePolicy, PolicyService
 from domain.ports import EventStore, KeyVault
 from domain.settlement.service import ClosePeriod, SettlementService
-
-
-@dataclass(frozen=True, slots=True)
-class Noop:
-    """A command this issue accepts without recording anything yet: `tick` (time
-    passes), and close_period / open_dispute / resolve_dispute, which settlement and
-    compliance (issue #4) will record."""
-
-    at: datetime
-    name: str
-    fields: tuple[tuple[str, Any], ...] = ()
 
 
 class Ledger:
@@ -75,8 +62,6 @@ class Ledger:
     async def handle(self, ctx: Context, command: object) -> Accepted:
         """Judge and record one command; raises Refused (nothing recorded) if it breaks
         a rule."""
-        if isinstance(command, Noop):
-            return Accepted(None, None)
         route = self._routes.get(type(command))
         if route is None:
             raise TypeError(f"no service handles {type(command).__name__}")

@@ -21,18 +21,15 @@ import contextlib
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import ClassVar, TypeAlias, cast
+from typing import ClassVar, cast
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
 
 from domain.ports import RecordedEvent
-from eventstore.postgres import PostgresEventStore
+from eventstore.postgres import Conn, PostgresEventStore
 
 log = logging.getLogger(__name__)
 
-# A connection of our own or one lent by the pool: the same methods either way.
-Conn: TypeAlias = asyncpg.Connection | PoolConnectionProxy
 
 BATCH = 2000
 POLL_SECONDS = 1.0
