@@ -4,6 +4,9 @@
 -- PL/pgSQL caches per connection: planned against a fresh, never-analysed events table
 -- they stay sequential scans, and every append slows as the table grows. Here the whole
 -- batch is hashed, then inserted in one statement; the unique indexes do the checking.
+-- Its arrays are read in one pass (FOREACH, unnest): an element of an array of
+-- variable-length values has no fixed offset, so subscripting them in a loop would be
+-- quadratic, and a period close appends one statement per agent in one batch.
 -- Any unique violation (a version conflict, a known idempotency key) and any tracking
 -- send the batch to the careful per-request function, which judges each request on its
 -- own exactly as before and is now re-planned at every call.
@@ -25,22 +28,21 @@ LANGUAGE plpgsql AS $$
 DECLARE
     n_events   int := coalesce(cardinality(p_stream), 0);
     n_req      int := coalesce(cardinality(p_key), 0);
+    first_pos  bigint;
     head_pos   bigint;
     head_hash  bytea;
     rec_at     timestamptz;
     rec_micros bigint;
-    j          int;
-    e_pos      bigint[];
-    e_prev     bytea[];
-    e_hash     bytea[];
+    digest     bytea;
+    e_prev     bytea[] := '{}';
+    e_hash     bytea[] := '{}';
 BEGIN
     IF coalesce(cardinality(array_remove(p_track_app, NULL)), 0) > 0 THEN
         RETURN QUERY SELECT * FROM wl_append_each(p_tenant, p_request, p_stream, p_version,
             p_name, p_payload, p_metadata, p_business_time, p_digest, p_key, p_track_app,
             p_track_id);
-        PERFORM pg_notify('weiledger_events', p_tenant || chr(10) || head_position)
-           FROM (SELECT h.position AS head_position FROM chain_heads h
-                  WHERE h.tenant = p_tenant) AS head;
+        PERFORM pg_notify('weiledger_events', p_tenant || chr(10) || h.position)
+           FROM chain_heads h WHERE h.tenant = p_tenant;
         RETURN;
     END IF;
     SELECT h.position, h.hash INTO head_pos, head_hash
@@ -54,26 +56,28 @@ BEGIN
     -- Taken after the lock, so recorded times rise with positions.
     rec_at := clock_timestamp();
     rec_micros := (extract(epoch FROM rec_at) * 1000000)::bigint;
-    e_pos := array_fill(0::bigint, ARRAY[n_events]);
-    e_prev := array_fill(NULL::bytea, ARRAY[n_events]);
-    e_hash := array_fill(NULL::bytea, ARRAY[n_events]);
-    FOR j IN 1 .. n_events LOOP
-        e_prev[j] := head_hash;
-        head_pos := head_pos + 1;
-        head_hash := sha256(head_hash || int8send(head_pos) || int8send(rec_micros)
-                            || p_digest[j]);
-        e_pos[j] := head_pos;
-        e_hash[j] := head_hash;
-    END LOOP;
+    first_pos := head_pos + 1;
+    IF n_events > 0 THEN
+        FOREACH digest IN ARRAY p_digest LOOP
+            e_prev := e_prev || head_hash;
+            head_pos := head_pos + 1;
+            head_hash := sha256(head_hash || int8send(head_pos) || int8send(rec_micros)
+                                || digest);
+            e_hash := e_hash || head_hash;
+        END LOOP;
+    END IF;
     BEGIN
         INSERT INTO events (tenant, position, stream, version, name, payload, metadata,
                             business_time, recorded_at, prev_hash, hash)
-        SELECT p_tenant, e_pos[n], p_stream[n], p_version[n], p_name[n], p_payload[n],
-               p_metadata[n]::jsonb, p_business_time[n], rec_at, e_prev[n], e_hash[n]
-          FROM generate_series(1, n_events) AS n;
+        SELECT p_tenant, first_pos + u.n - 1, u.stream, u.version, u.name, u.payload,
+               u.metadata::jsonb, u.business_time, rec_at, u.prev, u.hash
+          FROM unnest(p_stream, p_version, p_name, p_payload, p_metadata, p_business_time,
+                      e_prev, e_hash)
+               WITH ORDINALITY AS u(stream, version, name, payload, metadata, business_time,
+                                    prev, hash, n);
         IF coalesce(cardinality(array_remove(p_key, NULL)), 0) > 0 THEN
             INSERT INTO idempotency_keys
-            SELECT p_tenant, k.key, min(e_pos[e.n]), max(e_pos[e.n]), rec_at
+            SELECT p_tenant, k.key, first_pos + min(e.n) - 1, first_pos + max(e.n) - 1, rec_at
               FROM unnest(p_key) WITH ORDINALITY AS k(key, r)
               LEFT JOIN unnest(p_request) WITH ORDINALITY AS e(r, n) ON e.r = k.r
              WHERE k.key IS NOT NULL
@@ -93,7 +97,8 @@ BEGIN
         PERFORM pg_notify('weiledger_events', p_tenant || chr(10) || head_pos);
     END IF;
     RETURN QUERY
-    SELECT k.r::int, 'ok'::text, min(e_pos[e.n]), max(e_pos[e.n]), NULL::text
+    SELECT k.r::int, 'ok'::text, first_pos + min(e.n) - 1, first_pos + max(e.n) - 1,
+           NULL::text
       FROM generate_series(1, n_req) AS k(r)
       LEFT JOIN unnest(p_request) WITH ORDINALITY AS e(r, n) ON e.r = k.r
      GROUP BY k.r ORDER BY k.r;
