@@ -23,6 +23,15 @@ if TYPE_CHECKING:
     from projections.runner import ProjectionRunner
 
 app = typer.Typer(help="weiledger: agent hierarchy and order ledger", no_args_is_help=True)
+
+
+@app.callback()
+def _process() -> None:
+    """weiledger: agent hierarchy and order ledger."""
+    from ops.runtime import tune_gc
+
+    tune_gc()
+
 db = typer.Typer(help="database: migrations and the hash chain", no_args_is_help=True)
 app.add_typer(db, name="db")
 projections = typer.Typer(help="read models: catch up, rebuild", no_args_is_help=True)

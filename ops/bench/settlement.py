@@ -34,6 +34,7 @@ from domain.settlement.service import ClosePeriod, SettlementService
 from eventstore.postgres import PostgresEventStore
 from ops.database import close_pool, create_pool, embedded_url
 from ops.migrate import migrate
+from ops.runtime import tune_gc
 
 START = datetime(2026, 1, 1, 8, 0, tzinfo=CST)
 TIERS = ("partner", "general", "first")
@@ -110,6 +111,7 @@ async def run(admin: str, agents: int, sales: int) -> None:
 
 
 def main() -> None:
+    tune_gc()  # as every weiledger process does (ops/cli.py)
     parser = argparse.ArgumentParser()
     parser.add_argument("--agents", type=int, default=100_000)
     parser.add_argument("--sales", type=int, default=1_000_000)
