@@ -41,6 +41,7 @@ from eventstore.postgres import PostgresEventStore
 from ops.bench.history import History, write
 from ops.database import create_pool
 from ops.migrate import migrate
+from ops.runtime import tune_gc
 from projections import queries
 from projections.registry import all_projections
 from projections.runner import ProjectionRunner
@@ -183,6 +184,7 @@ async def run(url: str, events: int, agents: int, samples: int, limit: float) ->
 
 
 def main() -> None:
+    tune_gc()  # as every weiledger process does (ops/cli.py)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", help="a server, as a role that may CREATE DATABASE")
     parser.add_argument("--events", type=int, default=1_000_000)
