@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 
 BATCH = 2000
+ANALYZE_EVERY = 50_000  # events applied to a schema between fresh statistics
 POLL_SECONDS = 1.0
 
 
@@ -141,7 +142,7 @@ class ProjectionRunner:
     async def catch_up(self, p: Projection, s: str | None = None) -> int:
         """Bring one projection's schema up to the head of every tenant."""
         s = s or live_schema(p)
-        total = 0
+        total = unanalysed = 0
         for tenant in await self.tenants():
             while True:
                 async with self.pool.acquire() as conn, conn.transaction():
@@ -151,9 +152,26 @@ class ProjectionRunner:
                     except Exception as error:
                         raise ProjectionFailed(p.name, tenant, error) from error
                 total += moved
+                unanalysed += moved
+                if unanalysed >= ANALYZE_EVERY:
+                    await self._analyze(s)
+                    unanalysed = 0
                 if moved == 0:
                     break
         return total
+
+    async def _analyze(self, s: str) -> None:
+        """Fresh statistics for a schema that is filling up. Its tables start empty, and
+        autovacuum comes late: planned as if still tiny, a projection's joins turn into
+        scans of the whole table for every batch (a 1,000,000-event catch-up of the tree
+        ran at a third of its speed)."""
+        async with self.pool.acquire() as conn:
+            for table in await conn.fetch(
+                "SELECT tablename FROM pg_tables WHERE schemaname = $1", s
+            ):
+                # Only an optimisation: a schema swapped away meanwhile is no error.
+                with contextlib.suppress(asyncpg.UndefinedTableError):
+                    await conn.execute(f"ANALYZE {s}.{table['tablename']}")
 
     async def catch_up_all(self) -> int:
         total = 0
