@@ -8,8 +8,9 @@ import asyncio
 import base64
 import json
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import asyncpg
 from fastapi import Depends, Header, Query, Request
@@ -17,9 +18,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import ApiError
 from api.principals import Principal, Role, TokenBook
+from api.schemas.common import Page
 from domain.ledger import Ledger
 from eventstore.postgres import PostgresEventStore
 from ops.settings import Settings
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -107,6 +111,14 @@ MinPosition = Annotated[
     Query(ge=0, le=2**62, description="read your writes: wait (up to 2 s) until the read"
           " model has applied this log position (a command's last_position)"),
 ]
+
+
+def page_of(found: Sequence[T], limit: int, key: Callable[[T], tuple[Any, ...]]) -> Page[T]:
+    """A page from `found`, fetched with limit + 1: the extra item only says there is more,
+    and the last item's key is where the next page starts."""
+    items = list(found[:limit])
+    more = len(found) > limit
+    return Page(items=items, next_cursor=encode_cursor(*key(items[-1])) if more else None)
 
 
 def encode_cursor(*key: Any) -> str:

@@ -19,8 +19,8 @@ from api.deps import (
     MinPosition,
     ServicesDep,
     decode_position,
-    encode_cursor,
     fresh,
+    page_of,
 )
 from api.errors import problems
 from api.schemas.common import Id, Page
@@ -44,9 +44,7 @@ async def list_alerts(who: HQReader, services: ServicesDep, agent: Id | None = N
     await fresh(services, "alerts", min_position)
     found = await compliance.alerts(services, agent=agent, status=status, rule=rule,
                                     after=decode_position(cursor), limit=limit + 1)
-    items = found[:limit]
-    more = len(found) > limit
-    return Page(items=items, next_cursor=encode_cursor(items[-1].position) if more else None)
+    return page_of(found, limit, lambda item: (item.position,))
 
 
 @router.get("/{alert}", response_model=AlertPublic, responses=READ,

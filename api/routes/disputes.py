@@ -20,8 +20,8 @@ from api.deps import (
     ServicesDep,
     Steward,
     decode_position,
-    encode_cursor,
     fresh,
+    page_of,
 )
 from api.errors import problems
 from api.schemas.common import Id, Page
@@ -77,9 +77,7 @@ async def list_disputes(who: HQReader, services: ServicesDep, agent: Id | None =
     await fresh(services, "disputes", min_position)
     found = await compliance.disputes(services, agent=agent, status=status,
                                       after=decode_position(cursor), limit=limit + 1)
-    items = found[:limit]
-    more = len(found) > limit
-    return Page(items=items, next_cursor=encode_cursor(items[-1].position) if more else None)
+    return page_of(found, limit, lambda item: (item.position,))
 
 
 @router.get("/{dispute}", response_model=DisputePublic, responses=READ,

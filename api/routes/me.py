@@ -23,6 +23,7 @@ from api.deps import (
     decode_position,
     encode_cursor,
     fresh,
+    page_of,
 )
 from api.errors import problems
 from api.principals import Principal
@@ -120,10 +121,7 @@ async def my_statements(who: AgentSelf, services: ServicesDep, limit: Limit = 50
                         cursor: Cursor = None) -> Page[StatementSummary]:
     found = await statements.page(services, agent=_me(who), period=None,
                                   after=decode_cursor(cursor, 2), limit=limit + 1)
-    items = found[:limit]
-    more = len(found) > limit
-    return Page(items=items,
-                next_cursor=encode_cursor(items[-1].period, items[-1].agent) if more else None)
+    return page_of(found, limit, lambda item: (item.period, item.agent))
 
 
 @router.get("/statements/{period}", response_model=StatementPublic, responses=READ,
@@ -146,9 +144,7 @@ async def my_alerts(who: AgentSelf, services: ServicesDep, limit: Limit = 50,
                     cursor: Cursor = None) -> Page[AlertPublic]:
     found = await compliance.alerts(services, agent=_me(who), status=None, rule=None,
                                     after=decode_position(cursor), limit=limit + 1)
-    items = found[:limit]
-    more = len(found) > limit
-    return Page(items=items, next_cursor=encode_cursor(items[-1].position) if more else None)
+    return page_of(found, limit, lambda item: (item.position,))
 
 
 @router.get("/downline", response_model=DownlinePublic, responses=READ,
@@ -164,9 +160,7 @@ async def my_disputes(who: AgentSelf, services: ServicesDep, limit: Limit = 50,
                       cursor: Cursor = None) -> Page[DisputePublic]:
     found = await compliance.disputes(services, agent=_me(who), status=None,
                                       after=decode_position(cursor), limit=limit + 1)
-    items = found[:limit]
-    more = len(found) > limit
-    return Page(items=items, next_cursor=encode_cursor(items[-1].position) if more else None)
+    return page_of(found, limit, lambda item: (item.position,))
 
 
 @router.post("/disputes", summary="open a dispute about my sale or statement", **COMMAND)

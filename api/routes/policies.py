@@ -17,7 +17,7 @@ from api.deps import (
     Limit,
     ServicesDep,
     decode_position,
-    encode_cursor,
+    page_of,
 )
 from api.errors import ApiError, problems
 from api.events import fields_of
@@ -77,9 +77,7 @@ async def versions(who: HQReader, services: ServicesDep, limit: Limit = 50,
                    cursor: Cursor = None) -> Page[PolicyPublic]:
     after = decode_position(cursor)
     found = [p for p in await _versions(services) if p.version > after]
-    items = found[:limit]
-    more = len(found) > limit
-    return Page(items=items, next_cursor=encode_cursor(items[-1].version) if more else None)
+    return page_of(found, limit, lambda item: (item.version,))
 
 
 @router.get("/{version}", response_model=PolicyPublic, responses=READ,

@@ -18,8 +18,8 @@ from api.deps import (
     Operator,
     ServicesDep,
     decode_cursor,
-    encode_cursor,
     fresh,
+    page_of,
 )
 from api.errors import problems
 from api.schemas.common import AsOf, Id, Page, Period, cny
@@ -57,10 +57,7 @@ async def list_statements(who: HQReader, services: ServicesDep, agent: Id | None
     await fresh(services, "statements", min_position)
     found = await statements.page(services, agent=agent, period=period,
                                   after=decode_cursor(cursor, 2), limit=limit + 1)
-    items = found[:limit]
-    more = len(found) > limit
-    return Page(items=items,
-                next_cursor=encode_cursor(items[-1].period, items[-1].agent) if more else None)
+    return page_of(found, limit, lambda item: (item.period, item.agent))
 
 
 @router.get("/statements/{agent}/{period}", response_model=StatementPublic, responses=READ,
