@@ -27,7 +27,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.deps import Services
-from api.errors import ApiError
+from api.errors import ApiError, problems
 from api.principals import Principal
 from domain.handling import Accepted, Context
 from domain.periods import CST
@@ -35,6 +35,12 @@ from ops.journal import Malformed, parse_line
 
 log = logging.getLogger(__name__)
 _NULL_MEANS_HQ = frozenset({"sponsor", "seller"})
+
+
+def command_options(*statuses: int) -> dict[str, Any]:
+    """What every command route declares: 201 with CommandAccepted, or these problems."""
+    return {"status_code": 201, "response_model": CommandAccepted,
+            "responses": problems(*statuses)}
 
 
 class CommandAccepted(BaseModel):

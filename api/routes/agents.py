@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
 from api import views
-from api.commands import CommandAccepted, etag, run
+from api.commands import command_options, etag, run
 from api.deps import (
     Compliance,
     Cursor,
@@ -36,14 +36,12 @@ from api.schemas.agents import (
     StatusCreate,
     StockPublic,
 )
-from api.schemas.common import AsOf, Id, Page, Period
+from api.schemas.common import AsOf, Id, Page, PathId, Period
 from domain.events import streams
 
 router = APIRouter(prefix="/v1/agents", tags=["agents"])
-AgentId = Annotated[str, Path(min_length=1, max_length=64,
-                              pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
-COMMAND: dict[str, Any] = {"status_code": 201, "response_model": CommandAccepted,
-           "responses": problems(401, 403, 409, 412, 422)}
+AgentId = PathId
+COMMAND = command_options(401, 403, 409, 412, 422)
 READ = problems(401, 403, 404, 422, 503)
 
 

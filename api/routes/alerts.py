@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Response
 from fastapi.responses import JSONResponse
 
 from api import compliance
-from api.commands import CommandAccepted, etag, run, stream_version
+from api.commands import command_options, etag, run, stream_version
 from api.deps import (
     Compliance,
     Cursor,
@@ -30,8 +30,7 @@ from domain.compliance.alerts import alert_stream
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 AlertId = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:-]+$")]
 Status = Literal["raised", "acknowledged", "resolved"]
-COMMAND: dict[str, Any] = {"status_code": 201, "response_model": CommandAccepted,
-           "responses": problems(401, 403, 409, 412, 422)}
+COMMAND = command_options(401, 403, 409, 412, 422)
 READ = problems(401, 403, 404, 422, 503)
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
 from api import compliance
-from api.commands import CommandAccepted, etag, run, stream_version
+from api.commands import command_options, etag, run, stream_version
 from api.deps import (
     Compliance,
     Cursor,
@@ -24,7 +24,7 @@ from api.deps import (
     page_of,
 )
 from api.errors import problems
-from api.schemas.common import Id, Page
+from api.schemas.common import Id, Page, PathId
 from api.schemas.compliance import (
     AnswerCreate,
     DisputeCreate,
@@ -34,11 +34,9 @@ from api.schemas.compliance import (
 from domain.compliance.disputes import dispute_stream
 
 router = APIRouter(prefix="/v1/disputes", tags=["disputes"])
-DisputeId = Annotated[str, Path(min_length=1, max_length=64,
-                                pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+DisputeId = PathId
 Status = Literal["opened", "answered", "resolved"]
-COMMAND: dict[str, Any] = {"status_code": 201, "response_model": CommandAccepted,
-           "responses": problems(401, 403, 409, 412, 422)}
+COMMAND = command_options(401, 403, 409, 412, 422)
 READ = problems(401, 403, 404, 422, 503)
 
 

@@ -3,14 +3,14 @@ own data: the agent comes from the token, never from the request."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from api import compliance, statements, views
-from api.commands import CommandAccepted, run
+from api.commands import command_options, run
 from api.deps import (
     AgentSelf,
     CurrentPrincipal,
@@ -28,17 +28,15 @@ from api.deps import (
 from api.errors import problems
 from api.principals import Principal
 from api.schemas.agents import AgentPublic, DownlinePublic, StockPublic
-from api.schemas.common import Page, Period
+from api.schemas.common import Page, PathId, Period
 from api.schemas.compliance import AlertPublic, DisputePublic, MyDisputeCreate
 from api.schemas.orders import MyReturnCreate, MySaleCreate, OrderCreate, SalePublic, SaleSummary
 from api.schemas.settlement import StatementExplained, StatementPublic, StatementSummary
 
 router = APIRouter(prefix="/v1/me", tags=["me (agent self-service)"])
-IdPath = Annotated[str, Path(min_length=1, max_length=64,
-                             pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+IdPath = PathId
 PeriodPath = Annotated[str, Path(pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$")]
-COMMAND: dict[str, Any] = {"status_code": 201, "response_model": CommandAccepted,
-           "responses": problems(401, 403, 404, 409, 422)}
+COMMAND = command_options(401, 403, 404, 409, 422)
 READ = problems(401, 403, 404, 422, 503)
 
 

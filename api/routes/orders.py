@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api import views
-from api.commands import CommandAccepted, run
+from api.commands import command_options, run
 from api.deps import (
     Cursor,
     HQReader,
@@ -22,7 +20,7 @@ from api.deps import (
     fresh,
 )
 from api.errors import problems
-from api.schemas.common import Id, Page, Period, cny
+from api.schemas.common import Id, Page, PathId, Period, cny
 from api.schemas.orders import (
     BuybackCreate,
     ProductCreate,
@@ -36,10 +34,8 @@ from api.schemas.orders import (
 from domain.events import Codec
 
 router = APIRouter(prefix="/v1", tags=["stock and sales"])
-SaleId = Annotated[str, Path(min_length=1, max_length=64,
-                             pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
-COMMAND: dict[str, Any] = {"status_code": 201, "response_model": CommandAccepted,
-           "responses": problems(401, 403, 409, 422)}
+SaleId = PathId
+COMMAND = command_options(401, 403, 409, 422)
 READ = problems(401, 403, 404, 422, 503)
 _codec = Codec()
 

@@ -22,7 +22,7 @@ from api.deps import (
     page_of,
 )
 from api.errors import problems
-from api.schemas.common import AsOf, Id, Page, Period, cny
+from api.schemas.common import AsOf, Id, Page, PathId, Period, cny
 from api.schemas.settlement import (
     CloseCreate,
     KpisPublic,
@@ -34,8 +34,7 @@ from projections import queries
 
 router = APIRouter(prefix="/v1", tags=["settlement"])
 PeriodPath = Annotated[str, Path(pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$")]
-AgentPath = Annotated[str, Path(min_length=1, max_length=64,
-                                pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+AgentPath = PathId
 READ = problems(401, 403, 404, 422, 503)
 
 

@@ -21,15 +21,14 @@ from api.deps import (
 from api.errors import ApiError, problems
 from api.events import EventPublic, public
 from api.schemas.agents import StockPublic
-from api.schemas.common import AsOf, Page
+from api.schemas.common import AsOf, Page, PathId
 from domain.events import streams
 from domain.settlement.model import statement_stream
 from eventstore.postgres import COLUMNS, row_to_event
 from projections import queries
 
 router = APIRouter(prefix="/v1", tags=["replay"])
-IdPath = Annotated[str, Path(min_length=1, max_length=64,
-                             pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+IdPath = PathId
 PeriodPath = Annotated[str, Path(pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$")]
 READ = problems(401, 403, 404, 422)
 

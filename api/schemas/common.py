@@ -6,14 +6,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Generic, TypeVar
 
+from fastapi import Path
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 
 from domain.money import format_cny
 
 T = TypeVar("T")
 
-Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$",
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"  # the brand's identifiers: agents, sales, …
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=ID_PATTERN,
                           examples=["A1"])]
+PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 Text = Annotated[str, Field(min_length=1, max_length=500,
                             pattern=r"^[^\x00-\x1f]*\S[^\x00-\x1f]*$")]
 OptionalText = Annotated[str, Field(max_length=500, pattern=r"^[^\x00-\x1f]*$")]
