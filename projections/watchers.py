@@ -111,6 +111,12 @@ class Watchers:
             if self.position <= self.recorded:
                 return  # replaying what was already judged and recorded (by anyone)
             new = [b for b in found if b.trigger > self.recorded]
+            if not new:
+                # Nothing to raise, so nothing to record: a restart replays the log from
+                # 0 anyway and finds nothing here again (the Monitor is deterministic).
+                # A progress-only append per round would also send every command
+                # appended beside it down the store's per-request path.
+                return
             events = [e for breach in new for e in encode(breach)]
             try:
                 await self.store.append(
