@@ -40,8 +40,15 @@ decimal string of CNY; times carry their UTC offset.
 """
 
 
+def app_from_environment() -> FastAPI:
+    """The app of one of several serving processes (uvicorn's factory): each reads the
+    settings from the environment its parent, `weiledger serve --workers N`, gave it."""
+    return create_app(Settings())
+
+
 def create_app(settings: Settings, *, background: bool = True) -> FastAPI:
-    """`background`: run the projection runner and the watchers in this process."""
+    """`background`: take part in running the projection runner and the watchers (one
+    of the processes serving the tenant runs them: api/background.py)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -57,6 +64,7 @@ def create_app(settings: Settings, *, background: bool = True) -> FastAPI:
             workers = Background(pool, store, settings.tenant)
             if background:
                 await workers.start()
+            app.state.background = workers
             try:
                 yield
             finally:

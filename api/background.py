@@ -4,6 +4,13 @@ fresh) and the compliance watchers (so alerts are raised), for the service's ten
 Each runs under a supervisor: an unexpected error is logged and the loop starts again
 after a pause, instead of leaving the service up with stale reads and no alerts. A
 projection that fails on an event halts itself (projection_failures) and never skips.
+
+One process of all those serving a tenant runs them: the one holding the tenant's
+background lock (a PostgreSQL session advisory lock). Every process tries for it, so
+when the holder stops or loses its connection another takes over within
+LEAD_RETRY_SECONDS. The lock only saves work: the runner is exactly-once under its own
+locks and racing watchers raise each alert once, so two leaders for a moment (one not
+yet aware its connection is gone) are harmless.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
-from eventstore.postgres import PostgresEventStore
+from eventstore.postgres import Conn, PostgresEventStore
 from projections.registry import all_projections
 from projections.runner import ProjectionRunner
 from projections.watchers import Watchers
@@ -29,6 +36,8 @@ RESTART_PAUSE = 2.0
 # min_position (read-your-writes) waits for it.
 PACE = 0.1
 WATCHER_POLL_SECONDS = 1.0  # safety net should a notification be lost
+LEAD_RETRY_SECONDS = 2.0  # how often a process not leading tries for the lock again
+LEAD_CHECK_SECONDS = 2.0  # how often the leader checks that it still holds it
 
 
 class TenantRunner(ProjectionRunner):
@@ -75,15 +84,43 @@ async def _follow_watchers(store: PostgresEventStore, tenant: str) -> None:
 
 
 class Background:
-    def __init__(self, pool: asyncpg.Pool, store: PostgresEventStore, tenant: str) -> None:
+    def __init__(self, pool: asyncpg.Pool, store: PostgresEventStore, tenant: str, *,
+                 retry: float = LEAD_RETRY_SECONDS) -> None:
         self.runner = TenantRunner(pool, store, tenant)
+        self.pool = pool
         self.store = store
         self.tenant = tenant
-        self.tasks: list[asyncio.Task[None]] = []
+        self.retry = retry
+        self.leading = False
+        self.task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.runner.ensure()  # read-model schemas exist before the first request
-        self.tasks = [
+        self.task = asyncio.create_task(self._contend())
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+    async def _contend(self) -> None:
+        while True:
+            try:
+                async with self.pool.acquire() as conn:
+                    if await conn.fetchval(_TRY_LOCK, _lock_name(self.tenant)):
+                        try:
+                            await self._lead(conn)
+                        finally:
+                            await _unlock(conn)
+            except _CONNECTION_LOST as error:
+                log.warning("background of %s: %r; trying for the lock again", self.tenant,
+                            error)
+            await asyncio.sleep(self.retry)
+
+    async def _lead(self, conn: Conn) -> None:
+        """Run the runner and the watchers until the lock's connection fails."""
+        tasks = [
             asyncio.create_task(
                 _supervise("projections", lambda: self.runner.run_forever(PACE))
             ),
@@ -91,10 +128,28 @@ class Background:
                 _supervise("watchers", lambda: _follow_watchers(self.store, self.tenant))
             ),
         ]
+        self.leading = True
+        try:
+            while True:
+                await asyncio.sleep(LEAD_CHECK_SECONDS)
+                await conn.fetchval("SELECT 1")  # raises once the session (and lock) is gone
+        finally:
+            self.leading = False
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def stop(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+
+_TRY_LOCK = "SELECT pg_try_advisory_lock(hashtextextended($1, 0))"
+_CONNECTION_LOST = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
+def _lock_name(tenant: str) -> str:
+    return f"weiledger background {tenant}"
+
+
+async def _unlock(conn: Conn) -> None:
+    """Before the connection goes back to the pool, whose release keeps session state
+    (ops.database._keep_session): a lock left on it would block every other process."""
+    with contextlib.suppress(*_CONNECTION_LOST):
+        await conn.execute("SELECT pg_advisory_unlock_all()")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -97,6 +98,8 @@ def serve(
     host: str | None = None,
     port: int | None = None,
     demo: Annotated[bool, typer.Option(help="on first start, generate a demo brand")] = False,
+    workers: Annotated[int | None, typer.Option(
+        min=1, help="processes serving requests (default: WEILEDGER_WORKERS, or 1)")] = None,
 ) -> None:
     """Run the HTTP service."""
     import uvicorn
@@ -108,9 +111,19 @@ def serve(
         from ops.demo import prepare_demo
 
         prepare_demo(settings)
-    typer.echo(f"weiledger on http://{host or settings.host}:{port or settings.port}/docs")
+    workers = workers or settings.workers
+    host, port = host or settings.host, port or settings.port
+    typer.echo(f"weiledger on http://{host}:{port}/docs")
     typer.echo(f"database: {settings.describe_database()}")
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port)
+        return
+    # Several processes on one socket, each with its own pool, cache and event loop; the
+    # embedded server, if any, is started here once and the workers are told where it is.
+    with postgres_url(settings) as url:
+        os.environ["DATABASE_URL"] = url
+        uvicorn.run("api.app:app_from_environment", factory=True, workers=workers, host=host,
+                    port=port)
 
 
 @app.command("import")

@@ -68,9 +68,11 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     The default (`pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`) costs one
     more round trip on every release, i.e. doubles the round trips of every pool.fetch;
     profiled, it was a fifth of the service's time under load. Nothing here leaves
-    session state behind: advisory locks are transaction-scoped, cursors live inside
-    transactions, listeners are removed (UNLISTEN) before their connection is released,
-    and no code SETs a session parameter besides the role, which stays. asyncpg still
+    session state behind: advisory locks are transaction-scoped (but the background
+    lock, which api/background.py unlocks before it releases its connection), cursors
+    live inside transactions, listeners are removed (UNLISTEN) before their connection
+    is released, and no code SETs a session parameter besides the role, which stays.
+    asyncpg still
     rolls back an open transaction and drops local listeners before calling this.
     """
 

@@ -21,7 +21,8 @@ class Settings(BaseSettings):
     tenant: str = "demo"
     host: str = "127.0.0.1"
     port: int = 8000
-    pool_size: int = 10
+    pool_size: int = 10  # per process
+    workers: int = Field(default=1, ge=1)  # processes serving requests (`weiledger serve`)
     # The brands' Ed25519 signing keys (ops/export): outside the database on purpose.
     # None: data_dir/keys.
     keys_dir: Path | None = None

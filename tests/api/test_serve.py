@@ -20,10 +20,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
+def serve(env: dict[str, str], *args: str) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ops.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "ops.cli", "serve", "--port", str(port), *args],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     return proc, port
@@ -74,3 +74,19 @@ def test_serve_without_database_url_starts_its_own_embedded_postgres_and_reuses_
         finally:
             stop(proc)
         assert (tmp_path / "data" / "pg" / "PG_VERSION").exists()
+
+
+def test_serve_with_two_workers_runs_one_embedded_postgres_and_stops_it(tmp_path: Path):
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["WEILEDGER_DATA_DIR"] = str(tmp_path / "data")
+    proc, port = serve(env, "--workers", "2")
+    try:
+        # Both workers answer on the one port (keep-alive is off here: a call a connection).
+        for _ in range(6):
+            assert get(port, "/ready", proc) == {"status": "ready"}
+        assert get(port, "/health", proc)["postgresql"].startswith("18.")
+    finally:
+        stop(proc)
+    assert proc.returncode == 0
+    # The parent started the server once and stopped it when its workers had stopped.
+    assert not (tmp_path / "data" / "pg" / "postmaster.pid").exists()
