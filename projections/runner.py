@@ -78,6 +78,9 @@ class ProjectionRunner:
         self.projections = list(projections)
         self.batch = batch
         self.halted: dict[str, str] = {}
+        # (schema, tenant) -> the position this runner's last committed step reached, so
+        # a round skips what is already at the head without a transaction.
+        self._reached: dict[tuple[str, str], int] = {}
 
     def projection(self, name: str) -> Projection:
         for p in self.projections:
@@ -114,8 +117,10 @@ class ProjectionRunner:
                             p.name, version, p.version)
                 await self.rebuild(p.name)
 
-    async def _step(self, conn: Conn, p: Projection, s: str, tenant: str) -> int:
-        """Apply the next batch for one tenant inside conn's transaction; events consumed."""
+    async def _step(self, conn: Conn, p: Projection, s: str, tenant: str,
+                    head: int) -> tuple[int, int]:
+        """Apply the next batch up to `head` for one tenant inside conn's transaction;
+        the checkpoint before and after."""
         after = await conn.fetchval(
             f"SELECT position FROM {s}.checkpoint WHERE tenant = $1 FOR UPDATE",
             tenant,
@@ -123,9 +128,8 @@ class ProjectionRunner:
         if after is None:
             await conn.execute(f"INSERT INTO {s}.checkpoint VALUES ($1, 0)", tenant)
             after = 0
-        head = await self.store.head(tenant)
         if head <= after:
-            return 0
+            return after, after
         events = await self.store.read_all(
             tenant, after=after, upto_position=head, names=p.reads, limit=self.batch
         )
@@ -137,27 +141,28 @@ class ProjectionRunner:
             tenant,
             reached,
         )
-        return reached - after
+        return after, reached
 
     async def catch_up(self, p: Projection, s: str | None = None) -> int:
         """Bring one projection's schema up to the head of every tenant."""
         s = s or live_schema(p)
         total = unanalysed = 0
         for tenant in await self.tenants():
-            while True:
+            # The head as this round starts: what comes later is the next round's.
+            head = await self.store.head(tenant)
+            while self._reached.get((s, tenant), -1) < head:
                 async with self.pool.acquire() as conn, conn.transaction():
                     await _lock(conn, s)
                     try:
-                        moved = await self._step(conn, p, s, tenant)
+                        after, reached = await self._step(conn, p, s, tenant, head)
                     except Exception as error:
                         raise ProjectionFailed(p.name, tenant, error) from error
-                total += moved
-                unanalysed += moved
+                self._reached[(s, tenant)] = reached  # committed
+                total += reached - after
+                unanalysed += reached - after
                 if unanalysed >= ANALYZE_EVERY:
                     await self._analyze(s)
                     unanalysed = 0
-                if moved == 0:
-                    break
         return total
 
     async def _analyze(self, s: str) -> None:
@@ -228,6 +233,7 @@ class ProjectionRunner:
         """Rebuild one projection from position 0 beside the live one, then swap it in."""
         p = self.projection(name)
         live, fresh = live_schema(p), next_schema(p)
+        self._forget(live, fresh)
         async with self.pool.acquire() as conn, conn.transaction():
             await _lock(conn, fresh)
             await conn.execute(f"DROP SCHEMA IF EXISTS {fresh} CASCADE")
@@ -237,12 +243,22 @@ class ProjectionRunner:
             await _lock(conn, live)
             await _lock(conn, fresh)
             for tenant in await self.tenants():
-                while (moved := await self._step(conn, p, fresh, tenant)) > 0:
-                    applied += moved
+                while True:
+                    after, reached = await self._step(
+                        conn, p, fresh, tenant, await self.store.head(tenant))
+                    if reached == after:
+                        break
+                    applied += reached - after
             await conn.execute(f"DROP SCHEMA IF EXISTS {live} CASCADE")
             await conn.execute(f"ALTER SCHEMA {fresh} RENAME TO {live}")
+        self._forget(live, fresh)
         self.halted.pop(p.name, None)
         return applied
+
+    def _forget(self, *schemas: str) -> None:
+        """Schemas dropped or swapped: what this runner knew of them no longer holds."""
+        for key in [k for k in self._reached if k[0] in schemas]:
+            del self._reached[key]
 
 
 async def _lock(conn: Conn, schema: str) -> None:
