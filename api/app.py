@@ -19,6 +19,7 @@ from domain.ledger import Ledger
 from eventstore.postgres import PostgresEventStore
 from eventstore.vault import PostgresKeyVault
 from ops.database import open_database
+from ops.runtime import serving_gc
 from ops.settings import Settings
 
 DESCRIPTION = """
@@ -43,7 +44,9 @@ decimal string of CNY; times carry their UTC offset.
 def app_from_environment() -> FastAPI:
     """The app of one of several serving processes (uvicorn's factory): each reads the
     settings from the environment its parent, `weiledger serve --workers N`, gave it."""
-    return create_app(Settings())
+    app = create_app(Settings())
+    serving_gc()
+    return app
 
 
 def create_app(settings: Settings, *, background: bool = True) -> FastAPI:

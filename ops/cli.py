@@ -116,14 +116,21 @@ def serve(
     typer.echo(f"weiledger on http://{host}:{port}/docs")
     typer.echo(f"database: {settings.describe_database()}")
     if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port)
+        from ops.runtime import serving_gc
+
+        app = create_app(settings)
+        serving_gc()
+        uvicorn.run(app, host=host, port=port)
         return
-    # Several processes on one socket, each with its own pool, cache and event loop; the
+    # Several processes, each with its own socket, pool, cache and event loop; the
     # embedded server, if any, is started here once and the workers are told where it is.
+    from ops.serving import serve_workers
+
     with postgres_url(settings) as url:
         os.environ["DATABASE_URL"] = url
-        uvicorn.run("api.app:app_from_environment", factory=True, workers=workers, host=host,
-                    port=port)
+        code = serve_workers(host, port, workers)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command("import")

@@ -6,6 +6,8 @@ import gc
 
 # Young collections every 100,000 allocations instead of 700, and full ones rarely.
 GC_THRESHOLDS = (100_000, 50, 1000)
+# A service: young collections every 5,000, each a pause of a millisecond or two.
+SERVING_GC_THRESHOLDS = (5_000, 50, 1000)
 
 
 def tune_gc() -> None:
@@ -14,3 +16,16 @@ def tune_gc() -> None:
     again, and closing a period of 1,000,000 sales took 73 s instead of 49 s. Nothing
     here builds reference cycles in bulk, so collecting far less often costs little."""
     gc.set_threshold(*GC_THRESHOLDS)
+
+
+def serving_gc() -> None:
+    """For a process about to answer requests. A young collection stops every request in
+    flight, and its pause grows with the threshold: at 100,000 it took 40-50 ms (measured
+    under a stream of sales), a p99 of its own; at 5,000 under 3 ms, for about the same
+    total. The middle and old generations stay as rare as tune_gc makes them, so a
+    settlement close in the service does not rescan its live facts either. Everything
+    alive now (imports, the app) is frozen out of the collector's sight: it lives as
+    long as the process."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*SERVING_GC_THRESHOLDS)
