@@ -13,8 +13,10 @@ start the workers, replace one that dies, stop them all on SIGINT or SIGTERM. Li
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import sys
@@ -25,13 +27,15 @@ log = logging.getLogger(__name__)
 APP = "api.app:app_from_environment"
 STARTUP_FAILURE = 3  # a worker that could not start (the app, or the port): stop, do not loop
 STOP_SECONDS = 30.0  # a worker still running this long after SIGTERM is killed
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
+def listening_socket(host: str, port: int, *, shared: bool = True) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    if shared:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     return sock
 
@@ -39,6 +43,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
 def _worker(host: str, port: int) -> None:
     import uvicorn
 
+    _stop_with_parent()
     try:
         sock = listening_socket(host, port)
     except OSError as error:
@@ -50,9 +55,25 @@ def _worker(host: str, port: int) -> None:
         sys.exit(STARTUP_FAILURE)
 
 
+def _stop_with_parent() -> None:
+    """SIGTERM this process when the supervisor dies, even by SIGKILL: a worker left
+    behind would go on answering on the port, out of anyone's sight."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
+        log.warning("cannot tie this worker to its parent: errno %s", ctypes.get_errno())
+    if os.getppid() == 1:  # the parent was gone before the tie was made
+        sys.exit(1)
+
+
 def serve_workers(host: str, port: int, workers: int) -> int:
     """Run `workers` serving processes until SIGINT or SIGTERM; the exit code."""
-    listening_socket(host, port).close()  # the port is free: say so now, not per worker
+    # The port is free, or say so now, not per worker. Bound without SO_REUSEPORT: with
+    # it, another service already listening there with it would be joined, not refused.
+    try:
+        listening_socket(host, port, shared=False).close()
+    except OSError as error:
+        print(f"cannot listen on {host}:{port}: {error}", file=sys.stderr)
+        return 1
     spawn = multiprocessing.get_context("spawn")
 
     def start() -> SpawnProcess:

@@ -34,7 +34,7 @@ from domain.settlement.service import ClosePeriod, SettlementService
 from eventstore.postgres import PostgresEventStore
 from ops.database import close_pool, create_pool, embedded_url
 from ops.migrate import migrate
-from ops.runtime import tune_gc
+from ops.runtime import serving_gc, tune_gc
 
 START = datetime(2026, 1, 1, 8, 0, tzinfo=CST)
 TIERS = ("partner", "general", "first")
@@ -116,7 +116,11 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=100_000)
     parser.add_argument("--sales", type=int, default=1_000_000)
     parser.add_argument("--database-url")
+    parser.add_argument("--serving-gc", action="store_true",
+                        help="collect as `weiledger serve` does (a close asked of the service)")
     args = parser.parse_args()
+    if args.serving_gc:
+        serving_gc()
     admin = args.database_url or embedded_url(Path(".data/bench"))
     asyncio.run(run(admin, args.agents, args.sales))
 

@@ -11,6 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from ops.serving import listening_socket
 from tests.conftest import ROOT
 
 
@@ -90,3 +91,36 @@ def test_serve_with_two_workers_runs_one_embedded_postgres_and_stops_it(tmp_path
     assert proc.returncode == 0
     # The parent started the server once and stopped it when its workers had stopped.
     assert not (tmp_path / "data" / "pg" / "postmaster.pid").exists()
+
+
+def test_serve_with_workers_refuses_a_port_another_service_listens_on(database_url):
+    # With SO_REUSEPORT itself, as a second `serve --workers` would: joining its group
+    # would take half of its connections without a word.
+    taken = listening_socket("127.0.0.1", 0)
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "ops.cli", "serve", "--port", str(port), "--workers", "2"],
+            cwd=ROOT, env={**os.environ, "DATABASE_URL": database_url}, capture_output=True,
+            text=True, timeout=60, check=False)
+    finally:
+        taken.close()
+    assert proc.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in proc.stderr
+
+
+def test_workers_stop_when_their_supervisor_is_killed(database_url):
+    proc, port = serve({**os.environ, "DATABASE_URL": database_url}, "--workers", "2")
+    try:
+        assert get(port, "/ready", proc) == {"status": "ready"}
+    finally:
+        proc.kill()  # SIGKILL: the supervisor cannot stop its workers itself
+        proc.wait(timeout=10)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except OSError:
+            return  # nobody answers on the port any more
+        time.sleep(0.1)
+    raise AssertionError("a worker is still answering after its supervisor was killed")
