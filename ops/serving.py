@@ -58,9 +58,9 @@ def _worker(host: str, port: int) -> None:
 def _stop_with_parent() -> None:
     """SIGTERM this process when the supervisor dies, even by SIGKILL: a worker left
     behind would go on answering on the port, out of anyone's sight."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
-        log.warning("cannot tie this worker to its parent: errno %s", ctypes.get_errno())
+    prctl = getattr(ctypes.CDLL(None, use_errno=True), "prctl", None)  # Linux only
+    if prctl is None or prctl(PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
+        log.warning("cannot tie this worker to its parent (errno %s)", ctypes.get_errno())
     if os.getppid() == 1:  # the parent was gone before the tie was made
         sys.exit(1)
 
