@@ -10,6 +10,13 @@ when each sale was due. Then the same agents each as fast as they are answered (
 loop), for the most the service takes; there the latency is set by the load itself
 (32 callers always waiting: Little's law), not by the service.
 
+Beside each sales phase, the CPU time one sale cost (Linux, from /proc): the serving
+processes, PostgreSQL (every process of the cluster) and this load generator. On a
+shared machine the latency moves with the neighbours; CPU per sale moves far less, and
+against the machine's two cores it says how much room the goal has. Beside the offered
+phase, how the machine itself behaved meanwhile (ops/bench/machine.py: late wake-ups,
+slow disk flushes), so a bad p99 can be told from a stalled machine.
+
 The measured calls go through a minimal HTTP/1.1 keep-alive client (one connection per
 agent, on uvloop when installed): the load generator shares the machine's two cores
 with the server and PostgreSQL, and httpx spent about 3.7 ms of CPU per call, more
@@ -22,13 +29,14 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import socket
 import statistics
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -37,6 +45,7 @@ import asyncpg
 import httpx
 
 from api.principals import Role, create_principal, issue_token
+from ops.bench import machine
 from ops.bench.append import create_database, drop_database, server_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -192,6 +201,64 @@ async def _load(workers: int, seconds: float, call: Callable[[int, int], Awaitab
     return latencies, failed
 
 
+def _cpu_seconds(pids: Iterable[int]) -> float:
+    """User + system CPU time of these processes (those that have ended count nothing)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _children(parent: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if int(text[text.rindex(")") + 2 :].split()[1]) == parent:
+            found.append(int(stat.parent.name))
+    return found
+
+
+class CpuMeter:
+    """CPU time spent by the service, PostgreSQL and this process between two readings."""
+
+    def __init__(self, server: int, url: str) -> None:
+        self.server, self.url = server, url
+
+    async def read(self) -> tuple[float, float, float]:
+        conn = await asyncpg.connect(self.url)
+        try:  # every process of the cluster: backends, WAL writer, checkpointer...
+            postgres = [r["pid"] for r in await conn.fetch("SELECT pid FROM pg_stat_activity")]
+        finally:
+            await conn.close()
+        service = [self.server, *_children(self.server)]
+        mine = resource.getrusage(resource.RUSAGE_SELF)
+        return (_cpu_seconds(service), _cpu_seconds(postgres), mine.ru_utime + mine.ru_stime)
+
+    @staticmethod
+    def describe(before: tuple[float, ...], after: tuple[float, ...], calls: int) -> str:
+        spent = [(b - a) * 1000 / max(calls, 1) for a, b in zip(before, after, strict=True)]
+        return (f"  CPU per sale: service {spent[0]:.2f} ms, PostgreSQL {spent[1]:.2f} ms,"
+                f" load generator {spent[2]:.2f} ms")
+
+
+async def _machine_probe(seconds: float) -> asyncio.subprocess.Process:
+    """ops/bench/machine.py for `seconds`, flushing to the disk the embedded server uses."""
+    directory = ROOT / ".data"
+    directory.mkdir(exist_ok=True)
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ops.bench.machine", "--seconds", str(seconds),
+        "--dir", str(directory), cwd=ROOT, stdout=asyncio.subprocess.PIPE,
+    )
+
+
 def _report(what: str, latencies: list[float], failed: int, seconds: float) -> None:
     ordered = sorted(latencies)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
@@ -201,7 +268,8 @@ def _report(what: str, latencies: list[float], failed: int, seconds: float) -> N
           f"  ({len(ordered)} calls, {failed} not as expected)", flush=True)
 
 
-async def _run(base: str, url: str, agents: int, seconds: float, rate: float) -> None:
+async def _run(base: str, url: str, agents: int, seconds: float, rate: float,
+               meter: CpuMeter) -> None:
     hq, tokens = await _tokens(url, agents)
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
         await _setup(client, hq, agents)
@@ -227,12 +295,19 @@ async def _run(base: str, url: str, agents: int, seconds: float, rate: float) ->
 
     try:
         await _load(agents, 2, sales("w"))  # warm-up: connections, plans, caches
+        before = await meter.read()
+        probe = await _machine_probe(seconds)
         latencies, failed = await _load(agents, seconds, sales("r"), rate)
+        after = await meter.read()
         _report(f"retail sales by {agents} agents at {rate:g}/s offered (POST /v1/me/sales)",
                 latencies, failed, seconds)
+        print(meter.describe(before, after, len(latencies)), flush=True)
+        found, _ = await probe.communicate()
+        print(machine.describe(json.loads(found)), flush=True)
         latencies, failed = await _load(agents, seconds, sales("m"))
         _report(f"retail sales by {agents} agents, each as fast as answered", latencies,
                 failed, seconds)
+        print(meter.describe(after, await meter.read(), len(latencies)), flush=True)
 
         auth = {"Authorization": f"Bearer {hq}"}
 
@@ -266,7 +341,7 @@ async def _with_database(admin_url: str, agents: int, seconds: float, rate: floa
         print(f"server: weiledger serve --workers {workers} on {base}, pool"
               f" {env['WEILEDGER_POOL_SIZE']} per worker, {os.cpu_count()} CPUs; client in"
               " this process (asyncio, one keep-alive connection per agent)")
-        await _run(base, url, agents, seconds, rate)
+        await _run(base, url, agents, seconds, rate, CpuMeter(proc.pid, url))
     finally:
         proc.terminate()
         proc.wait(timeout=30)
