@@ -288,8 +288,12 @@ class PostgresEventStore:
         upto_business_time: datetime | None = None,
         names: Sequence[str] = (),
         limit: int = 1000,
+        conn: Conn | None = None,
     ) -> list[RecordedEvent]:
-        rows = await self.pool.fetch(
+        """`conn`: read on this connection (its transaction) rather than one of the pool's:
+        a caller holding a connection must not wait for a second one (a projection
+        runner on a small pool would hold the last connection and wait forever)."""
+        rows = await (self.pool if conn is None else conn).fetch(
             f"SELECT {COLUMNS} FROM events WHERE tenant = $1 AND position > $2"
             " AND ($3::bigint IS NULL OR position <= $3)"
             " AND ($4::timestamptz IS NULL OR business_time <= $4)"
@@ -304,8 +308,8 @@ class PostgresEventStore:
         )
         return [row_to_event(r) for r in rows]
 
-    async def head(self, tenant: str) -> int:
-        position = await self.pool.fetchval(
+    async def head(self, tenant: str, *, conn: Conn | None = None) -> int:
+        position = await (self.pool if conn is None else conn).fetchval(
             "SELECT position FROM chain_heads WHERE tenant = $1", tenant
         )
         return position or 0

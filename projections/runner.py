@@ -131,7 +131,7 @@ class ProjectionRunner:
         if head <= after:
             return after, after
         events = await self.store.read_all(
-            tenant, after=after, upto_position=head, names=p.reads, limit=self.batch
+            tenant, after=after, upto_position=head, names=p.reads, limit=self.batch, conn=conn
         )
         reached = events[-1].position if len(events) == self.batch else head
         if events:
@@ -245,7 +245,7 @@ class ProjectionRunner:
             for tenant in await self.tenants():
                 while True:
                     after, reached = await self._step(
-                        conn, p, fresh, tenant, await self.store.head(tenant))
+                        conn, p, fresh, tenant, await self.store.head(tenant, conn=conn))
                     if reached == after:
                         break
                     applied += reached - after

@@ -11,7 +11,10 @@ import asyncpg
 import pytest
 
 from domain.ports import NewEvent, RecordedEvent
+from eventstore.postgres import PostgresEventStore
+from ops.database import close_pool, create_pool
 from projections.runner import Projection, ProjectionRunner
+from tests.projections.support import TenantRunner
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -128,3 +131,24 @@ async def test_a_failing_projection_stops_says_why_and_never_skips(runner, pool,
     assert await pool.fetchval(
         "SELECT position FROM rm_test_stream_sizes.checkpoint WHERE tenant = $1", tenant
     ) == applied
+
+
+async def test_a_runner_on_a_pool_of_one_connection_never_waits_for_a_second(
+    database_url, pg_store, tenant
+):
+    """A step reads its events on the connection of its own transaction: one that held
+    a connection and waited for another could wait forever once the pool was spent
+    (the service's background holds three for good)."""
+    await write(pg_store, tenant, 0, 300)
+    single = await create_pool(database_url, app_role="weiledger_app", size=1)
+    try:
+        projection = StreamSizes()
+        runner = TenantRunner(single, PostgresEventStore(single), [projection], tenant,
+                              batch=97)
+        async with asyncio.timeout(20):
+            await runner.rebuild(projection.name)  # the swap reads the head on its own too
+            await write(pg_store, tenant, 300, 50)
+            assert await runner.catch_up_all() == 50
+        assert await sizes(single, tenant) == await from_the_log(pg_store, tenant)
+    finally:
+        await close_pool(single)
