@@ -4,7 +4,10 @@ One error class knows its HTTP status (ApiError); one handler renders it. A refu
 command (domain.errors.Refused) becomes an ApiError here: 409 for the rules that say
 "this already exists or is already done" (a conflict with what the ledger holds), 422
 for every other rule (the command is understood and judged, and breaks a rule).
-Request validation errors are 422 problems too, with rule `invalid-request`.
+Request validation errors are 422 problems too, with rule `invalid-request`. A command
+that lost the race for the same records to other commands every time it was judged again
+is a 409 `concurrent-change` with Retry-After: nothing of it was recorded, and sending it
+again (with the same Idempotency-Key) is safe.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import Refused
+from domain.ports import VersionConflict
 
 PROBLEM = "application/problem+json"
 CONFLICT_RULES = frozenset(
@@ -93,7 +97,8 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         401: "missing, unknown, expired or revoked bearer token",
         403: "the principal's role may not do this",
         404: "no such resource (or not yours)",
-        409: "conflicts with what the ledger holds (duplicate, already done)",
+        409: "conflicts with what the ledger holds (duplicate, already done), or other"
+             " commands kept changing the same records (concurrent-change: send it again)",
         412: "If-Match does not name the current version",
         422: "invalid request, or a command refused by a rule",
         503: "the read model has not reached min_position yet",
@@ -133,7 +138,15 @@ def install(app: FastAPI) -> None:
                            headers=dict(error.headers or {}))
         return render(problem, request)
 
+    async def concurrent(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, VersionConflict)
+        problem = ApiError(409, "concurrent-change", "other commands changed the same records"
+                           " while this one was judged; nothing was recorded: send it again",
+                           headers={"Retry-After": "1"})
+        return render(problem, request)
+
     app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(VersionConflict, concurrent)
     app.add_exception_handler(Refused, refused)
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(StarletteHTTPException, http_error)

@@ -19,7 +19,7 @@ class TickCreate(BaseModel):
 
 
 @router.post("/tick", status_code=201, response_model=CommandAccepted,
-             responses=problems(401, 403, 422), summary="tick: time passes to `at`")
+             responses=problems(401, 403, 409, 422), summary="tick: time passes to `at`")
 async def tick(body: TickCreate, who: Steward, services: ServicesDep,
                key: IdempotencyKey = None) -> JSONResponse:
     return await run(services, who, "tick", body.model_dump(mode="json"), key)

@@ -94,3 +94,34 @@ async def test_if_match_refuses_a_stale_edit(api: Api) -> None:
                            headers={"If-Match": tag})
     assert stale.status_code == 412 and stale.json()["rule"] == "stale-version"
     assert stale.headers["ETag"] != tag
+
+
+async def sell_until_recorded(api: Api, n: int, answers: list[str]) -> int:
+    """The agent's sale n, sent again with its key while the answer is concurrent-change
+    (as a client follows Retry-After); every answer's rule, or "201", goes to `answers`."""
+    body = {"sale": f"S{n}", "customer": f"C{n}", "at": AT.format(12),
+            "lines": [{"sku": "TEA-01", "qty": 1, "unit_price": "99.00"}]}
+    while True:
+        answer = await api.call("POST", "/v1/me/sales", "agent", json=body, key=f"mine-{n}")
+        if answer.status_code == 201:
+            answers.append("201")
+            return int(answer.json()["last_position"])
+        answers.append(answer.json().get("rule"))
+        assert answer.status_code == 409, answer.text
+        assert answer.headers["Retry-After"] == "1"
+
+
+async def test_one_agents_sales_at_once_are_each_recorded_once_or_told_to_send_again(
+    api: Api,
+) -> None:
+    """Thirty sales of one agent at the same moment all change its stock: the ones that
+    keep losing the race answer 409 concurrent-change (never 500), and sent again with
+    the same key each is recorded exactly once."""
+    await _setup(api)
+    head = await _head(api)
+    answers: list[str] = []
+    await asyncio.gather(*(sell_until_recorded(api, n, answers) for n in range(30)))
+    assert set(answers) <= {"201", "concurrent-change"} and answers.count("201") == 30
+    recorded = await api.app.state.services.store.read_all(api.tenant, after=head, limit=1000)
+    sales = [e.stream for e in recorded if e.name == "RetailSaleRecorded"]
+    assert sorted(sales) == sorted(f"sale-S{n}" for n in range(30))
