@@ -32,6 +32,22 @@ def _process() -> None:
     from ops.runtime import tune_gc
 
     tune_gc()
+    _check_settings()
+
+
+def _check_settings() -> None:
+    """A setting the environment got wrong is named, once, before any command runs (not
+    a traceback from wherever a command first reads the settings)."""
+    from pydantic import ValidationError
+
+    try:
+        Settings()
+    except ValidationError as error:
+        for problem in error.errors():
+            name = "_".join(str(part) for part in problem["loc"]).upper()
+            # The value itself is not echoed: a setting may hold a secret.
+            typer.echo(f"setting WEILEDGER_{name}: {problem['msg']}", err=True)
+        raise typer.Exit(2) from None
 
 db = typer.Typer(help="database: migrations and the hash chain", no_args_is_help=True)
 app.add_typer(db, name="db")

@@ -7,6 +7,12 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The process leading the background holds three connections for good (its lock, the
+# projection runner's and the watchers' listeners); the runner's step, the tenant's
+# writer and the requests need one each beside them, or they take turns waiting on one
+# another.
+MIN_POOL_SIZE = 6
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="WEILEDGER_", extra="ignore")
@@ -21,7 +27,7 @@ class Settings(BaseSettings):
     tenant: str = "demo"
     host: str = "127.0.0.1"
     port: int = 8000
-    pool_size: int = 10  # per process
+    pool_size: int = Field(default=10, ge=MIN_POOL_SIZE)  # connections per process
     workers: int = Field(default=1, ge=1)  # processes serving requests (`weiledger serve`)
     # The brands' Ed25519 signing keys (ops/export): outside the database on purpose.
     # None: data_dir/keys.

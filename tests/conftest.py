@@ -97,9 +97,11 @@ def server_and_database() -> tuple[str, str]:
 _CONFIG: dict[str, tuple[str, str]] = {}
 
 
-def run_cli(*args: str, database: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run the real `weiledger` command line against a database, as an operator would."""
-    env = {**os.environ, "DATABASE_URL": database}
+def run_cli(*args: str, database: str, timeout: float = 120,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real `weiledger` command line against a database, as an operator would
+    (`env`: more environment variables)."""
+    env = {**os.environ, "DATABASE_URL": database, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "ops.cli", *args],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False,

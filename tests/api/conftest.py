@@ -4,6 +4,7 @@ for one fresh tenant per test, called in-process through httpx; a token per role
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,9 +45,10 @@ class Api:
         return (await issue_token(pool, principal)).token
 
 
-@pytest.fixture
-async def api(database_url: str, tenant: str) -> AsyncIterator[Api]:
-    settings = Settings(database_url=database_url, tenant=tenant, pool_size=12)
+@asynccontextmanager
+async def running_api(database_url: str, tenant: str, *, pool_size: int = 12
+                      ) -> AsyncIterator[Api]:
+    settings = Settings(database_url=database_url, tenant=tenant, pool_size=pool_size)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -56,3 +58,9 @@ async def api(database_url: str, tenant: str) -> AsyncIterator[Api]:
                 found.tokens[role] = await found.token(role, "A1" if role == "agent" else None)
             found.tokens["other-agent"] = await found.token("agent", "B1")
             yield found
+
+
+@pytest.fixture
+async def api(database_url: str, tenant: str) -> AsyncIterator[Api]:
+    async with running_api(database_url, tenant) as found:
+        yield found

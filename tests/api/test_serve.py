@@ -12,7 +12,7 @@ import urllib.request
 from pathlib import Path
 
 from ops.serving import listening_socket
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_cli
 
 
 def free_port() -> int:
@@ -124,3 +124,14 @@ def test_workers_stop_when_their_supervisor_is_killed(database_url):
             return  # nobody answers on the port any more
         time.sleep(0.1)
     raise AssertionError("a worker is still answering after its supervisor was killed")
+
+
+def test_a_setting_out_of_range_is_named_before_anything_starts(database_url):
+    """A pool too small for the background (which holds three connections for good) would
+    stall the service under load: refused at start, naming the variable, no traceback."""
+    done = run_cli("serve", "--port", str(free_port()), database=database_url,
+                   env={"WEILEDGER_POOL_SIZE": "5"}, timeout=60)
+    assert done.returncode == 2
+    assert "setting WEILEDGER_POOL_SIZE: Input should be greater than or equal to 6" in (
+        done.stderr)
+    assert "Traceback" not in done.stderr + done.stdout
