@@ -49,6 +49,7 @@ def _check_settings() -> None:
             typer.echo(f"setting WEILEDGER_{name}: {problem['msg']}", err=True)
         raise typer.Exit(2) from None
 
+
 db = typer.Typer(help="database: migrations and the hash chain", no_args_is_help=True)
 app.add_typer(db, name="db")
 projections = typer.Typer(help="read models: catch up, rebuild", no_args_is_help=True)
