@@ -47,6 +47,7 @@ import httpx
 from api.principals import Role, create_principal, issue_token
 from ops.bench import machine
 from ops.bench.append import create_database, drop_database, server_url
+from ops.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 TENANT = "bench"
@@ -328,8 +329,10 @@ async def _with_database(admin_url: str, agents: int, seconds: float, rate: floa
     name = f"wl_bench_api_{uuid.uuid4().hex[:8]}"
     url = await create_database(admin_url, name)
     port = free_port()
+    # The service as it is configured by default, unless WEILEDGER_POOL_SIZE says else.
     env = {**os.environ, "DATABASE_URL": url, "WEILEDGER_TENANT": TENANT,
-           "WEILEDGER_POOL_SIZE": os.environ.get("WEILEDGER_POOL_SIZE", "20")}
+           "WEILEDGER_POOL_SIZE": os.environ.get("WEILEDGER_POOL_SIZE",
+                                                 str(Settings.model_fields["pool_size"].default))}
     # Started once, before anything is measured: blocking here costs the run nothing.
     proc = subprocess.Popen(  # noqa: ASYNC220
         [sys.executable, "-m", "ops.cli", "serve", "--port", str(port), "--workers", str(workers)],
