@@ -146,23 +146,27 @@ class ProjectionRunner:
     async def catch_up(self, p: Projection, s: str | None = None) -> int:
         """Bring one projection's schema up to the head of every tenant."""
         s = s or live_schema(p)
-        total = unanalysed = 0
+        total = 0
         for tenant in await self.tenants():
             # The head as this round starts: what comes later is the next round's.
-            head = await self.store.head(tenant)
-            while self._reached.get((s, tenant), -1) < head:
-                async with self.pool.acquire() as conn, conn.transaction():
-                    await _lock(conn, s)
-                    try:
-                        after, reached = await self._step(conn, p, s, tenant, head)
-                    except Exception as error:
-                        raise ProjectionFailed(p.name, tenant, error) from error
-                self._reached[(s, tenant)] = reached  # committed
-                total += reached - after
-                unanalysed += reached - after
-                if unanalysed >= ANALYZE_EVERY:
-                    await self._analyze(s)
-                    unanalysed = 0
+            total += await self._catch_up_tenant(p, s, tenant, await self.store.head(tenant))
+        return total
+
+    async def _catch_up_tenant(self, p: Projection, s: str, tenant: str, head: int) -> int:
+        total = unanalysed = 0
+        while self._reached.get((s, tenant), -1) < head:
+            async with self.pool.acquire() as conn, conn.transaction():
+                await _lock(conn, s)
+                try:
+                    after, reached = await self._step(conn, p, s, tenant, head)
+                except Exception as error:
+                    raise ProjectionFailed(p.name, tenant, error) from error
+            self._reached[(s, tenant)] = reached  # committed
+            total += reached - after
+            unanalysed += reached - after
+            if unanalysed >= ANALYZE_EVERY:
+                await self._analyze(s)
+                unanalysed = 0
         return total
 
     async def _analyze(self, s: str) -> None:
@@ -179,12 +183,66 @@ class ProjectionRunner:
                     await conn.execute(f"ANALYZE {s}.{table['tablename']}")
 
     async def catch_up_all(self) -> int:
+        """Every projection to the head of every tenant, in step: each round reads the
+        events once and applies them to all projections in one transaction (a round
+        per projection cost six reads of the same events and about forty round trips,
+        which under a stream of sales was a fifth of the service's CPU). Should the
+        round fail, each projection catches up on its own, so the one that fails halts
+        alone and the others go on."""
         total = 0
-        for p in self.projections:
-            if p.name in self.halted:
-                continue
+        for tenant in await self.tenants():
+            head = await self.store.head(tenant)
             try:
-                total += await self.catch_up(p)
+                total += await self._together(tenant, head)
+            except Exception as error:
+                log.info("projections of %s catch up one by one: %r", tenant, error)
+                total += await self._apart(tenant, head)
+        return total
+
+    def _due(self, tenant: str, head: int) -> list[Projection]:
+        return [p for p in self.projections if p.name not in self.halted
+                and self._reached.get((live_schema(p), tenant), -1) < head]
+
+    async def _together(self, tenant: str, head: int) -> int:
+        total = 0
+        unanalysed: dict[str, int] = {}
+        while due := self._due(tenant, head):
+            schemas = [live_schema(p) for p in due]
+            async with self.pool.acquire() as conn, conn.transaction():
+                await conn.execute(_LOCK_ALL, schemas)
+                at = await _checkpoints(conn, schemas, tenant)
+                after = min(at.values())
+                wanted = [p.reads for p in due]
+                names = () if () in wanted else sorted({n for r in wanted for n in r})
+                events = await self.store.read_all(
+                    tenant, after=after, upto_position=head, names=names, limit=self.batch,
+                    conn=conn,
+                ) if after < head else []
+                reached = events[-1].position if len(events) == self.batch else head
+                moved: dict[str, int] = {}
+                for p, s in zip(due, schemas, strict=True):
+                    start = at[s]
+                    moved[s] = max(start, reached)
+                    mine = [e for e in events if e.position > start
+                            and (not p.reads or e.name in p.reads)]
+                    if mine:
+                        await p.apply(cast(asyncpg.Connection, conn), s, tenant, mine)
+                await _set_checkpoints(conn, tenant, {s: v for s, v in moved.items()
+                                                      if v != at[s]})
+            for s, position in moved.items():  # committed
+                self._reached[(s, tenant)] = position
+                total += position - at[s]
+                unanalysed[s] = unanalysed.get(s, 0) + position - at[s]
+                if unanalysed[s] >= ANALYZE_EVERY:
+                    await self._analyze(s)
+                    unanalysed[s] = 0
+        return total
+
+    async def _apart(self, tenant: str, head: int) -> int:
+        total = 0
+        for p in self._due(tenant, head):
+            try:
+                total += await self._catch_up_tenant(p, live_schema(p), tenant, head)
             except ProjectionFailed as failure:
                 await self._halt(p, failure)
         return total
@@ -263,3 +321,34 @@ class ProjectionRunner:
 
 async def _lock(conn: Conn, schema: str) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", schema)
+
+
+# In the order given, the same for every runner: two rounds never wait for each other
+# crosswise. (A rebuild's swap holds one live schema and its __next, never a second live.)
+_LOCK_ALL = "SELECT pg_advisory_xact_lock(hashtext(s)) FROM unnest($1::text[]) AS s"
+
+
+async def _checkpoints(conn: Conn, schemas: list[str], tenant: str) -> dict[str, int]:
+    """Each schema's checkpoint for `tenant`, in one statement (under the schemas'
+    locks, which every writer of a checkpoint holds); a missing one starts at 0."""
+    rows = await conn.fetch(" UNION ALL ".join(
+        f"SELECT {n} AS n, position FROM {s}.checkpoint WHERE tenant = $1"
+        for n, s in enumerate(schemas)
+    ), tenant)
+    at = {schemas[r["n"]]: r["position"] for r in rows}
+    for s in schemas:
+        if s not in at:
+            await conn.execute(f"INSERT INTO {s}.checkpoint VALUES ($1, 0)", tenant)
+            at[s] = 0
+    return at
+
+
+async def _set_checkpoints(conn: Conn, tenant: str, moved: dict[str, int]) -> None:
+    """Move several checkpoints in one statement (one data-modifying CTE each)."""
+    if not moved:
+        return
+    updates = ", ".join(
+        f"c{n} AS (UPDATE {s}.checkpoint SET position = ${n + 2} WHERE tenant = $1)"
+        for n, s in enumerate(moved)
+    )
+    await conn.execute(f"WITH {updates} SELECT 1", tenant, *moved.values())
