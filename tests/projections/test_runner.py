@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -152,3 +153,41 @@ async def test_a_runner_on_a_pool_of_one_connection_never_waits_for_a_second(
         assert await sizes(single, tenant) == await from_the_log(pg_store, tenant)
     finally:
         await close_pool(single)
+
+
+class OtherSizes(StreamSizes):
+    """The same sums in a schema of their own, of one event name only."""
+
+    name = "test_other_sizes"
+    reads = ("Other",)
+
+
+async def test_projections_caught_up_together_each_get_their_events_and_fail_alone(
+    pool, pg_store, tenant, caplog
+):
+    """A round applies every projection in one transaction; when one of them fails, the
+    others still reach the head and only the failing one halts where it failed."""
+    caplog.set_level(logging.INFO, "projections.runner")
+    first, other = StreamSizes(), OtherSizes()
+    runner = TenantRunner(pool, pg_store, [first, other], tenant, batch=25)
+    for p in (first, other):
+        await runner.rebuild(p.name)
+    await write(pg_store, tenant, 0, 60)
+    await pg_store.append(tenant, [NewEvent(f"o{j}", 1, "Other", b"y" * j, AT) for j in (1, 2)])
+    assert await runner.catch_up_all() == 2 * 62
+    assert await sizes(pool, tenant, "rm_test_other_sizes") == {"o1": (1, 1), "o2": (1, 2)}
+    assert await sizes(pool, tenant) == await from_the_log(pg_store, tenant)
+    assert "one by one" not in caplog.text  # in step, not the fallback
+
+    first.poison = b"poison"
+    await pg_store.append(tenant, [NewEvent("bad", 1, "Happened", b"poison", AT)])
+    await pg_store.append(tenant, [NewEvent("o3", 1, "Other", b"yyy", AT)])
+    await runner.catch_up_all()
+    assert "one by one" in caplog.text
+    assert runner.halted.keys() == {"test_stream_sizes"}
+    assert (await sizes(pool, tenant, "rm_test_other_sizes"))["o3"] == (1, 3)
+    checkpoints = {
+        s: await pool.fetchval(f"SELECT position FROM {s}.checkpoint WHERE tenant = $1", tenant)
+        for s in ("rm_test_stream_sizes", "rm_test_other_sizes")
+    }
+    assert checkpoints == {"rm_test_stream_sizes": 62, "rm_test_other_sizes": 64}
