@@ -23,7 +23,7 @@ from domain.compliance.alerts import STREAM_PREFIX
 from domain.compliance.facts import MAX_CITES, AgentFacts
 from domain.compliance.judging import Breach, Judging, Seen
 from domain.events import Codec
-from domain.periods import cst_date
+from domain.periods import cst_date, cst_day_end
 from domain.policy.model import DEFAULT_POLICY, from_document
 from domain.ports import RecordedEvent
 
@@ -40,8 +40,14 @@ def _units(lines: list[dict[str, Any]]) -> int:
     return sum(int(line["qty"]) for line in lines)
 
 
-def _fen(lines: list[dict[str, Any]]) -> int:
-    return sum(int(line["qty"]) * int(line["unit_price"]) for line in lines)
+def _units_fen(lines: list[dict[str, Any]]) -> tuple[int, int]:
+    """Units and fen of priced lines, in one pass (every sale comes here)."""
+    units = fen = 0
+    for line in lines:
+        qty = int(line["qty"])
+        units += qty
+        fen += qty * int(line["unit_price"])
+    return units, fen
 
 
 def _stock_agent(stream: str) -> str:
@@ -70,7 +76,13 @@ class Monitor(Judging):
         while self._deadlines and self._deadlines[0][0] <= self.now:
             _, _, kind, ref = heapq.heappop(self._deadlines)
             _DEADLINES[kind](self, ref)
+        # The CST date of every event costs two conversions; time only moves forward
+        # (now is the largest seen), so the date can change only once now reaches the
+        # end of the day last looked at.
+        if self._day_end is not None and self.now < self._day_end:
+            return
         today = cst_date(self.now)
+        self._day_end = cst_day_end(today)
         if today != self.swept:
             # Days of cover also grows as old sales leave the trailing window, with no
             # event of the agent's own: look again once a day (CST) of business time.
@@ -112,7 +124,7 @@ class Monitor(Judging):
         if numbers is not None:
             numbers = {"purchase": e.data["purchase"], **numbers}
             self._raise(r.HOARDING_70, agent, (e.data["purchase"],), numbers, [e.cite, *cites])
-        units, fen = _units(e.data["lines"]), _fen(e.data["lines"])
+        units, fen = _units_fen(e.data["lines"])
         facts.purchases.append((e.at, units, e.cite))
         if e.at <= facts.joined_at + r.ENTRY_PURCHASE_WINDOW:
             facts.early_fen += fen
@@ -123,15 +135,16 @@ class Monitor(Judging):
 
     def _shipped(self, e: Seen) -> None:
         agent = _stock_agent(e.stream)
-        self.net.stock(agent, -_units(e.data["lines"]))
+        units, fen = _units_fen(e.data["lines"])
+        self.net.stock(agent, -units)
         if agent in self.net.agents:
             period = self._period_active(e.at)
-            self.net.add_shipped(period, agent, _fen(e.data["lines"]), e.cite)
+            self.net.add_shipped(period, agent, fen, e.cite)
         self._judge_cover(agent)
 
     def _sold(self, e: Seen, sign: int) -> None:
         agent = _stock_agent(e.stream)
-        units = _units(e.data["lines"])
+        units, fen = _units_fen(e.data["lines"])
         facts = self.net.stock(agent, -sign * units)
         if facts is None:
             return
@@ -140,7 +153,7 @@ class Monitor(Judging):
             facts.sales.append(e.at)
             facts.first_sale = facts.first_sale or e.at
             self._ongoing.pop((r.RECRUITING, agent), None)  # it sells after all
-        self.net.add_retail(self._period_active(e.at), agent, sign * _fen(e.data["lines"]))
+        self.net.add_retail(self._period_active(e.at), agent, sign * fen)
         self._judge_cover(agent)
 
     def _bought_back(self, e: Seen) -> None:
