@@ -150,9 +150,12 @@ class Judging:
             return
         facts.forget_before(self.now)
         sold = facts.retail_units(self.now)
+        ongoing = (r.DAYS_OF_COVER, agent) in self._ongoing
+        if ongoing and r.cover_too_long(self.thresholds(), facts.on_hand, sold):
+            return  # it lasts: nothing to raise (_episode would stay quiet), no numbers
         numbers = r.days_of_cover(self.thresholds(), facts.on_hand, sold)
         cites = []
-        if numbers is not None and (r.DAYS_OF_COVER, agent) not in self._ongoing:
+        if numbers is not None and not ongoing:
             bought = [cite for _, _, cite in facts.purchases][-MAX_CITES:]
             cites = [facts.join_cite, *bought, self._event.cite]
         self._episode(r.DAYS_OF_COVER, agent, numbers, cites)
