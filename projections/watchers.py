@@ -104,6 +104,12 @@ class Watchers:
                 found += self.monitor.observe_recorded(event)
             self.position = events[-1].position
             await self._commit(found)
+            if len(events) < self.batch:
+                # A short page is the head: positions are gapless and given in commit
+                # order, so nothing can appear below it later. Asking again would cost
+                # every round a query that finds nothing; whatever commits meanwhile
+                # wakes the next round.
+                return
 
     async def _commit(self, found: list[Breach]) -> None:
         while True:
