@@ -22,7 +22,7 @@ from typing import Any, cast
 
 from domain.compliance.alerts import Alert, alert_stream
 from domain.compliance.judging import Breach
-from domain.compliance.monitor import Monitor
+from domain.compliance.monitor import WATCHED, Monitor
 from domain.compliance.rules import TAX_FLAG
 from domain.events import Codec, create
 from domain.ports import (
@@ -96,7 +96,9 @@ class Watchers:
         if self.recorded is None:
             self.recorded = await self.store.tracking_position(self.tenant, APPLICATION) or 0
         while True:
-            events = await self.store.read_all(self.tenant, after=self.position, limit=self.batch)
+            events = await self.store.read_log(
+                self.tenant, after=self.position, payloads=WATCHED, limit=self.batch
+            )
             if not events:
                 return
             found: list[Breach] = []

@@ -25,15 +25,18 @@ from domain.compliance.judging import Breach, Judging, Seen
 from domain.events import Codec
 from domain.periods import cst_date, cst_day_end
 from domain.policy.model import DEFAULT_POLICY, from_document
-from domain.ports import RecordedEvent
+from domain.ports import LoggedEvent, RecordedEvent
 
 _transcoder = Codec().mapper.transcoder
 
 
-def seen(e: RecordedEvent) -> Seen:
+def seen(e: RecordedEvent | LoggedEvent) -> Seen:
     """Decode only what the rules read; every event still moves the clock."""
-    data = _transcoder.decode(e.payload) if e.name in WATCHED else {}
-    return Seen(e.position, e.stream, e.name, e.business_time, data)
+    if e.name not in WATCHED:
+        return Seen(e.position, e.stream, e.name, e.business_time, {})
+    if e.payload is None:
+        raise ValueError(f"{e.name} at {e.position} was read without its payload")
+    return Seen(e.position, e.stream, e.name, e.business_time, _transcoder.decode(e.payload))
 
 
 def _units(lines: list[dict[str, Any]]) -> int:
@@ -68,7 +71,8 @@ class Monitor(Judging):
             handler(self, e)
         return self._found
 
-    def observe_recorded(self, e: RecordedEvent) -> list[Breach]:
+    def observe_recorded(self, e: RecordedEvent | LoggedEvent) -> list[Breach]:
+        """A recorded event, or one read with read_log(payloads=WATCHED)."""
         return self.observe(seen(e))
 
     def _pass_time(self) -> None:
@@ -214,7 +218,7 @@ _HANDLERS: dict[str, Callable[[Monitor, Seen], None]] = {
     "DisputeResolved": Monitor._dispute_answered,
     "AlertResolved": Monitor._alert_resolved,
 }
-WATCHED = frozenset(_HANDLERS)
+WATCHED = frozenset(_HANDLERS)  # the names whose payload the rules read
 _DEADLINES: dict[str, Callable[[Monitor, str], None]] = {
     "joined": Monitor._joined_30_days,
     "dispute": Monitor._dispute_due,
