@@ -16,7 +16,9 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable
 from datetime import UTC
-from typing import Any
+from typing import Any, cast
+
+from eventsourcing.persistence import JSONTranscoder
 
 from domain.compliance import rules as r
 from domain.compliance.alerts import STREAM_PREFIX
@@ -28,6 +30,22 @@ from domain.policy.model import DEFAULT_POLICY, from_document
 from domain.ports import LoggedEvent, RecordedEvent
 
 _transcoder = Codec().mapper.transcoder
+# raw_decode of the transcoder's own decoder (its object hook: datetimes, decimals)
+# gives the same objects as _transcoder.decode without the whitespace matching around
+# them: a fifth of decoding a sale's payload, and the library writes no whitespace.
+_raw_decode = cast(JSONTranscoder, _transcoder).decoder.raw_decode  # events.py makes it so
+
+
+def _decode(payload: bytes) -> dict[str, Any]:
+    text = payload.decode("utf8")
+    try:
+        data, end = _raw_decode(text)
+    except ValueError:
+        end = -1
+    if end != len(text) or not isinstance(data, dict):
+        # Whitespace around it, or no JSON object: the library's way, errors and all.
+        return cast(dict[str, Any], _transcoder.decode(payload))
+    return data
 
 
 def seen(e: RecordedEvent | LoggedEvent) -> Seen:
@@ -36,7 +54,7 @@ def seen(e: RecordedEvent | LoggedEvent) -> Seen:
         return Seen(e.position, e.stream, e.name, e.business_time, {})
     if e.payload is None:
         raise ValueError(f"{e.name} at {e.position} was read without its payload")
-    return Seen(e.position, e.stream, e.name, e.business_time, _transcoder.decode(e.payload))
+    return Seen(e.position, e.stream, e.name, e.business_time, _decode(e.payload))
 
 
 def _units(lines: list[dict[str, Any]]) -> int:

@@ -10,6 +10,7 @@ import pytest
 from domain.compliance import rules as r
 from domain.compliance.facts import AgentFacts, Network
 from domain.compliance.judging import Judging
+from domain.compliance.monitor import _decode, _transcoder
 from domain.periods import cst_date, cst_day_end, period_of
 from domain.policy.model import DEFAULT_POLICY
 
@@ -49,3 +50,29 @@ def test_a_line_is_asked_again_once_its_agent_joins() -> None:
     net.join(AgentFacts("C", "B", 3, T0, {}))
     assert net.line("B") == ("B", "A")
     assert net.line("C") == ("C", "B", "A")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'{"timestamp":{"_type_":"datetime_iso","_data_":"2026-03-02T04:00:00+00:00"},'
+        b'"sale":"S1","lines":[{"sku":"TEA-01","qty":2,"unit_price":9900}]}',
+        b'{"price":{"_type_":"decimal_str","_data_":"99.00"},"n":"\\u4ee3\\u7406"}',
+        b' {"spaced": [1, 2]} ',
+    ],
+)
+def test_a_payload_decodes_as_the_library_decodes_it(payload: bytes) -> None:
+    assert _decode(payload) == _transcoder.decode(payload)
+
+
+@pytest.mark.parametrize("payload", [b'{"a":1} trailing', b"[1]", b""])
+def test_a_payload_that_is_no_json_object_fails_or_passes_as_with_the_library(
+    payload: bytes,
+) -> None:
+    try:
+        expected = _transcoder.decode(payload)
+    except ValueError as error:
+        with pytest.raises(type(error)):
+            _decode(payload)
+    else:
+        assert _decode(payload) == expected
