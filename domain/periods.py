@@ -21,6 +21,11 @@ def cst_date(at: datetime) -> date:
     return at.astimezone(CST).date()
 
 
+def cst_day_end(day: date) -> datetime:
+    """The first instant after this CST day, in UTC."""
+    return datetime(day.year, day.month, day.day, tzinfo=CST).astimezone(UTC) + timedelta(days=1)
+
+
 def period_of(at: datetime) -> str:
     """The period (e.g. '2026-01') a moment belongs to, on the CST calendar."""
     local = at.astimezone(CST)

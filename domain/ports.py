@@ -7,7 +7,7 @@ number of streams, are recorded together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -49,6 +49,18 @@ class RecordedEvent:
     recorded_at: datetime  # when the ledger learnt it
     prev_hash: bytes
     hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedEvent:
+    """An event as a reader of the whole log that judges it sees it (read_log): no
+    metadata or hashes, and its payload only if its name was asked for (else None)."""
+
+    position: int
+    stream: str
+    name: str
+    business_time: datetime
+    payload: bytes | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +135,19 @@ class EventStore(Protocol):
         names: Sequence[str] = (),
         limit: int = 1000,
     ) -> list[RecordedEvent]: ...
+
+    async def read_log(
+        self,
+        tenant: str,
+        *,
+        after: int = 0,
+        payloads: Collection[str] = (),
+        limit: int = 1000,
+    ) -> list[LoggedEvent]:
+        """Every event after `after`, in position order, as LoggedEvent: the payload only
+        of those named in `payloads`. For a reader of every event that decodes few, as
+        the watchers: a whole RecordedEvent costs it more than judging the event."""
+        ...
 
     async def head(self, tenant: str) -> int:
         """The last position recorded for the tenant (0 when there is none)."""

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 
 from domain.ports import (
     Appended,
+    LoggedEvent,
     NewEvent,
     RecordedEvent,
     Tracking,
@@ -139,6 +140,26 @@ class InMemoryEventStore:
             if len(found) == limit:
                 break
         return found
+
+    async def read_log(
+        self,
+        tenant: str,
+        *,
+        after: int = 0,
+        payloads: Collection[str] = (),
+        limit: int = 1000,
+    ) -> list[LoggedEvent]:
+        wanted = frozenset(payloads)
+        return [
+            LoggedEvent(
+                e.position,
+                e.stream,
+                e.name,
+                e.business_time,
+                e.payload if e.name in wanted else None,
+            )
+            for e in await self.read_all(tenant, after=after, limit=limit)
+        ]
 
     async def recorded(self, tenant: str, idempotency_key: str) -> Appended | None:
         first = self._tenant(tenant).keys.get(idempotency_key)

@@ -22,7 +22,7 @@ from typing import Any, cast
 
 from domain.compliance.alerts import Alert, alert_stream
 from domain.compliance.judging import Breach
-from domain.compliance.monitor import Monitor
+from domain.compliance.monitor import WATCHED, Monitor
 from domain.compliance.rules import TAX_FLAG
 from domain.events import Codec, create
 from domain.ports import (
@@ -96,7 +96,9 @@ class Watchers:
         if self.recorded is None:
             self.recorded = await self.store.tracking_position(self.tenant, APPLICATION) or 0
         while True:
-            events = await self.store.read_all(self.tenant, after=self.position, limit=self.batch)
+            events = await self.store.read_log(
+                self.tenant, after=self.position, payloads=WATCHED, limit=self.batch
+            )
             if not events:
                 return
             found: list[Breach] = []
@@ -104,6 +106,12 @@ class Watchers:
                 found += self.monitor.observe_recorded(event)
             self.position = events[-1].position
             await self._commit(found)
+            if len(events) < self.batch:
+                # A short page is the head: positions are gapless and given in commit
+                # order, so nothing can appear below it later. Asking again would cost
+                # every round a query that finds nothing; whatever commits meanwhile
+                # wakes the next round.
+                return
 
     async def _commit(self, found: list[Breach]) -> None:
         while True:

@@ -121,9 +121,14 @@ class Network:
         self.own: dict[str, dict[str, PeriodSums]] = {}  # period -> agent -> its own
         self.team: dict[str, dict[str, PeriodSums]] = {}  # period -> root -> its subtree
         self.stocked: set[str] = set()  # agents with units on hand
+        # line() of each agent asked for, as every sale asks for its seller's: forgotten
+        # whenever anyone joins, the only change to the tree (an agent whose sponsor
+        # joins later has a longer line from then on).
+        self._lines: dict[str, tuple[str, ...]] = {}
 
     def join(self, facts: AgentFacts) -> list[str]:
         """Add an agent; the ancestors whose subtree grew, nearest first."""
+        self._lines.clear()
         self.agents[facts.agent] = facts
         above = list(self.ancestors(facts.agent))
         for name in above:
@@ -138,9 +143,12 @@ class Network:
             yield facts.sponsor
             facts = self.agents.get(facts.sponsor)
 
-    def line(self, agent: str) -> list[str]:
+    def line(self, agent: str) -> tuple[str, ...]:
         """The agent and every agent above it: the subtrees it belongs to."""
-        return [agent, *self.ancestors(agent)]
+        found = self._lines.get(agent)
+        if found is None:
+            found = self._lines[agent] = (agent, *self.ancestors(agent))
+        return found
 
     def stock(self, agent: str, units: int) -> AgentFacts | None:
         facts = self.agents.get(agent)
@@ -154,18 +162,30 @@ class Network:
         return facts
 
     def add_shipped(self, period: str, agent: str, fen: int, cite: Cite) -> None:
-        own = self.own.setdefault(period, {}).setdefault(agent, PeriodSums())
+        own = _sums(self.own, period, agent)
         own.shipped += fen
         if len(own.cites) < MAX_CITES:
             own.cites.append(cite)
         for name in self.line(agent):
-            self.team.setdefault(period, {}).setdefault(name, PeriodSums()).shipped += fen
+            _sums(self.team, period, name).shipped += fen
 
     def add_retail(self, period: str, agent: str, fen: int) -> None:
-        self.own.setdefault(period, {}).setdefault(agent, PeriodSums()).retail += fen
+        _sums(self.own, period, agent).retail += fen
         for name in self.line(agent):
-            self.team.setdefault(period, {}).setdefault(name, PeriodSums()).retail += fen
+            _sums(self.team, period, name).retail += fen
 
     def close(self, period: str) -> tuple[dict[str, PeriodSums], dict[str, PeriodSums]]:
         """Hand over a period's sums (own, team) and forget them."""
         return self.own.pop(period, {}), self.team.pop(period, {})
+
+
+def _sums(table: dict[str, dict[str, PeriodSums]], period: str, name: str) -> PeriodSums:
+    """table[period][name], made when missing. Not setdefault: that builds a
+    PeriodSums (and its list) on every sale only to throw it away."""
+    sums = table.get(period)
+    if sums is None:
+        sums = table[period] = {}
+    found = sums.get(name)
+    if found is None:
+        found = sums[name] = PeriodSums()
+    return found

@@ -18,7 +18,7 @@ from typing import Any
 from domain.compliance import rules as r
 from domain.compliance.alerts import breach_key
 from domain.compliance.facts import MAX_CITES, Cite, Network
-from domain.periods import period_end, period_of
+from domain.periods import period_end, period_of, period_start
 from domain.policy.model import DEFAULT_POLICY, Policy
 
 
@@ -57,6 +57,7 @@ class Judging:
         self._thresholds: dict[int, r.Thresholds] = {}  # by policy version
         self.now: datetime | None = None
         self.swept: date | None = None
+        self._day_end: datetime | None = None  # the end (UTC) of the CST day `swept`
         self._deadlines: list[tuple[datetime, int, str, str]] = []  # (due, seq, kind, ref)
         self._seq = 0
         self.raised: set[str] = set()
@@ -65,6 +66,7 @@ class Judging:
         self._open: dict[str, str] = {}  # open entry-loading / push-down alert -> agent
         self._internal: dict[str, bool] = {}  # root -> stock sales above retail last period
         self._periods: set[str] = set()  # periods whose end is scheduled
+        self._active: tuple[datetime, datetime, str] | None = None  # last period: start, end
         self._judged: set[str] = set()  # periods judged at their end or close
         self._disputes: dict[str, tuple[str, datetime, datetime | None, Cite]] = {}
         self._found: list[Breach] = []
@@ -133,7 +135,7 @@ class Judging:
             self._ongoing[(rule, agent)] = self._raise(rule, agent, (n,), numbers, cites) or ""
 
     def _count_open(self, agent: str, step: int) -> None:
-        line = self.net.line(agent) if agent in self.net.agents else []
+        line = self.net.line(agent) if agent in self.net.agents else ()
         for name in line:
             self.net.agents[name].open_alerts += step
         for name in line:
@@ -148,9 +150,12 @@ class Judging:
             return
         facts.forget_before(self.now)
         sold = facts.retail_units(self.now)
+        ongoing = (r.DAYS_OF_COVER, agent) in self._ongoing
+        if ongoing and r.cover_too_long(self.thresholds(), facts.on_hand, sold):
+            return  # it lasts: nothing to raise (_episode would stay quiet), no numbers
         numbers = r.days_of_cover(self.thresholds(), facts.on_hand, sold)
         cites = []
-        if numbers is not None and (r.DAYS_OF_COVER, agent) not in self._ongoing:
+        if numbers is not None and not ongoing:
             bought = [cite for _, _, cite in facts.purchases][-MAX_CITES:]
             cites = [facts.join_cite, *bought, self._event.cite]
         self._episode(r.DAYS_OF_COVER, agent, numbers, cites)
@@ -231,8 +236,14 @@ class Judging:
             self._judge_pyramid(root)
 
     def _period_active(self, at: datetime) -> str:
+        # Nearly every sale falls in the period of the one before: two comparisons
+        # instead of a conversion to CST and a formatted string.
+        active = self._active
+        if active is not None and active[0] <= at < active[1]:
+            return active[2]
         period = period_of(at)
         if period not in self._periods:
             self._periods.add(period)
             self._schedule(period_end(period), "period", period)
+        self._active = (period_start(period), period_end(period), period)
         return period

@@ -94,17 +94,24 @@ def hoarding_70(t: Thresholds, bought_units: int, sold_units: int) -> Numbers | 
     }
 
 
+def cover_too_long(t: Thresholds, on_hand: int, retail_units_30d: int) -> bool:
+    """Whether days_of_cover breaks, without its numbers: a breach that lasts is looked
+    at again on every sale of the agent, and only its beginning is raised."""
+    if on_hand <= 0:
+        return False
+    days = COVER_TRAILING.days
+    return retail_units_30d <= 0 or on_hand * days > t.cover_days * retail_units_30d
+
+
 def days_of_cover(t: Thresholds, on_hand: int, retail_units_30d: int) -> Numbers | None:
     """On-hand units above `cover_days` of the trailing-30-day average retail sales.
 
     on_hand / (sold / 30) > cover_days, kept in integers: on_hand * 30 > cover_days * sold.
     No sales and units on hand: infinite cover, a breach; nothing on hand: none.
     """
-    if on_hand <= 0:
+    if not cover_too_long(t, on_hand, retail_units_30d):
         return None
     days = COVER_TRAILING.days
-    if retail_units_30d > 0 and on_hand * days <= t.cover_days * retail_units_30d:
-        return None
     cover = (
         "infinite"
         if retail_units_30d <= 0

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 from typing import IO, NoReturn
 
-from domain.ports import Appended, NewEvent, RecordedEvent, Tracking
+from domain.ports import Appended, LoggedEvent, NewEvent, RecordedEvent, Tracking
 from domain.settlement.facts import Line, Statement
 from domain.settlement.history import replay
 from ops.export import format as f
@@ -72,6 +72,10 @@ class ExportLog:
 
     async def read_streams(self, tenant: str,
                            after: Mapping[str, int]) -> dict[str, list[RecordedEvent]]:
+        _unsupported()
+
+    async def read_log(self, tenant: str, *, after: int = 0, payloads: Collection[str] = (),
+                       limit: int = 1000) -> list[LoggedEvent]:
         _unsupported()
 
     async def head(self, tenant: str) -> int:

@@ -154,6 +154,18 @@ async def test_the_log_reads_as_of_a_position_or_a_business_time(store, tenant):
     assert [e.name for e in await store.read_all(tenant, names=["Nope"])] == []
 
 
+async def test_the_log_reads_lean_with_the_payloads_asked_for(store, tenant):
+    await store.append(tenant, [ev("a", 1, "Kept"), ev("a", 2, "Skipped"), ev("b", 1, "Kept")])
+    full = await everything(store, tenant)
+    lean = await store.read_log(tenant, payloads=("Kept",))
+    assert [(e.position, e.stream, e.name, e.business_time) for e in lean] == [
+        (e.position, e.stream, e.name, e.business_time) for e in full
+    ]
+    assert [e.payload for e in lean] == [b"a:1", None, b"b:1"]
+    assert [e.position for e in await store.read_log(tenant, after=1, limit=1)] == [2]
+    assert [e.payload for e in await store.read_log(tenant, after=2)] == [None]
+
+
 async def test_tracking_moves_forward_only_and_atomically_with_its_events(store, tenant):
     await store.append(tenant, [ev("a", 1)], tracking=Tracking("reader", 5))
     assert await store.tracking_position(tenant, "reader") == 5
