@@ -90,6 +90,10 @@ def render(error: ApiError, request: Request) -> JSONResponse:
     )
 
 
+# What any route may answer: auth, a bad cursor, validation.
+ANY_ROUTE = (400, 401, 403, 422)
+
+
 # The answers every route can give, for the OpenAPI document.
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     described = {

@@ -5,6 +5,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from api.errors import ANY_ROUTE, problems
+
+
+def resource(prefix: str, tag: str) -> APIRouter:
+    """A resource's router. Its routes carry the problems any route may answer
+    themselves, because the app takes them in flat, not with include_router (api/app.py)."""
+    return APIRouter(prefix=prefix, tags=[tag], responses=problems(*ANY_ROUTE))
+
 
 def routers() -> list[APIRouter]:
     from api.routes import (

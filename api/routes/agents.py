@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 from fastapi.responses import JSONResponse
 
 from api import views
@@ -25,6 +25,7 @@ from api.deps import (
     fresh,
 )
 from api.errors import problems
+from api.routes import resource
 from api.schemas.agents import (
     AgentPublic,
     AgentSummary,
@@ -39,7 +40,7 @@ from api.schemas.agents import (
 from api.schemas.common import AsOf, Id, Page, PathId, Period
 from domain.events import streams
 
-router = APIRouter(prefix="/v1/agents", tags=["agents"])
+router = resource("/v1/agents", "agents")
 AgentId = PathId
 COMMAND = command_options(401, 403, 409, 412, 422)
 READ = problems(401, 403, 404, 422, 503)

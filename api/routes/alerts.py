@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Response
+from fastapi import Path, Response
 from fastapi.responses import JSONResponse
 
 from api import compliance
@@ -23,11 +23,12 @@ from api.deps import (
     page_of,
 )
 from api.errors import problems
+from api.routes import resource
 from api.schemas.common import Id, Page
 from api.schemas.compliance import AcknowledgeCreate, AlertPublic, ResolveAlertCreate
 from domain.compliance.alerts import alert_stream
 
-router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
+router = resource("/v1/alerts", "alerts")
 AlertId = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:-]+$")]
 Status = Literal["raised", "acknowledged", "resolved"]
 COMMAND = command_options(401, 403, 409, 412, 422)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from api.commands import CommandAccepted, run
 from api.deps import IdempotencyKey, ServicesDep, Steward
 from api.errors import problems
+from api.routes import resource
 from api.schemas.common import At
 
-router = APIRouter(prefix="/v1/clock", tags=["clock"])
+router = resource("/v1/clock", "clock")
 
 
 class TickCreate(BaseModel):

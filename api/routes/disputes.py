@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from fastapi.responses import JSONResponse
 
 from api import compliance
@@ -24,6 +24,7 @@ from api.deps import (
     page_of,
 )
 from api.errors import problems
+from api.routes import resource
 from api.schemas.common import Id, Page, PathId
 from api.schemas.compliance import (
     AnswerCreate,
@@ -33,7 +34,7 @@ from api.schemas.compliance import (
 )
 from domain.compliance.disputes import dispute_stream
 
-router = APIRouter(prefix="/v1/disputes", tags=["disputes"])
+router = resource("/v1/disputes", "disputes")
 DisputeId = PathId
 Status = Literal["opened", "answered", "resolved"]
 COMMAND = command_options(401, 403, 409, 412, 422)

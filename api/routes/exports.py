@@ -12,17 +12,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from fastapi.responses import StreamingResponse
 
 from api.deps import RoleCheck, ServicesDep
 from api.errors import ApiError, problems
 from api.principals import Principal, Role
+from api.routes import resource
 from ops.export.signing import SigningKeyError, keys_folder, load_private_key
 from ops.export.stream import stream_export
 from ops.export.writer import ExportError, resolve_range
 
-router = APIRouter(prefix="/v1/exports", tags=["export"])
+router = resource("/v1/exports", "export")
 
 # Who may take the whole ledger away: the regulator and the auditor, and at HQ the admin
 # and compliance (DOMAIN.md: compliance exports for audit).

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import Path
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -27,13 +27,14 @@ from api.deps import (
 )
 from api.errors import problems
 from api.principals import Principal
+from api.routes import resource
 from api.schemas.agents import AgentPublic, DownlinePublic, StockPublic
 from api.schemas.common import Page, PathId, Period
 from api.schemas.compliance import AlertPublic, DisputePublic, MyDisputeCreate
 from api.schemas.orders import MyReturnCreate, MySaleCreate, OrderCreate, SalePublic, SaleSummary
 from api.schemas.settlement import StatementExplained, StatementPublic, StatementSummary
 
-router = APIRouter(prefix="/v1/me", tags=["me (agent self-service)"])
+router = resource("/v1/me", "me (agent self-service)")
 IdPath = PathId
 PeriodPath = Annotated[str, Path(pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$")]
 COMMAND = command_options(401, 403, 404, 409, 422)

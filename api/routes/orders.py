@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api import views
@@ -20,6 +19,7 @@ from api.deps import (
     fresh,
 )
 from api.errors import problems
+from api.routes import resource
 from api.schemas.common import Id, Page, PathId, Period, cny
 from api.schemas.orders import (
     BuybackCreate,
@@ -33,7 +33,7 @@ from api.schemas.orders import (
 )
 from domain.events import Codec
 
-router = APIRouter(prefix="/v1", tags=["stock and sales"])
+router = resource("/v1", "stock and sales")
 SaleId = PathId
 COMMAND = command_options(401, 403, 409, 422)
 READ = problems(401, 403, 404, 422, 503)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import Path
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -21,11 +21,12 @@ from api.deps import (
 )
 from api.errors import ApiError, problems
 from api.events import fields_of
+from api.routes import resource
 from api.schemas.common import AsOf, At, Page
 from domain.events import streams
 from domain.policy.model import DEFAULT_POLICY, to_document
 
-router = APIRouter(prefix="/v1/policies", tags=["policy"])
+router = resource("/v1/policies", "policy")
 READ = problems(401, 403, 404, 422)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 from fastapi.responses import JSONResponse
 
 from api import statements
@@ -22,6 +22,7 @@ from api.deps import (
     page_of,
 )
 from api.errors import problems
+from api.routes import resource
 from api.schemas.common import AsOf, Id, Page, PathId, Period, cny
 from api.schemas.settlement import (
     CloseCreate,
@@ -32,7 +33,7 @@ from api.schemas.settlement import (
 )
 from projections import queries
 
-router = APIRouter(prefix="/v1", tags=["settlement"])
+router = resource("/v1", "settlement")
 PeriodPath = Annotated[str, Path(pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$")]
 AgentPath = PathId
 READ = problems(401, 403, 404, 422, 503)

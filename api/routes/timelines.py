@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 from pydantic import BaseModel, Field
 
 from api import statements, views
@@ -20,6 +20,7 @@ from api.deps import (
 )
 from api.errors import ApiError, problems
 from api.events import EventPublic, public
+from api.routes import resource
 from api.schemas.agents import StockPublic
 from api.schemas.common import AsOf, Page, PathId
 from domain.events import streams
@@ -27,7 +28,7 @@ from domain.settlement.model import statement_stream
 from eventstore.postgres import COLUMNS, row_to_event
 from projections import queries
 
-router = APIRouter(prefix="/v1", tags=["replay"])
+router = resource("/v1", "replay")
 IdPath = PathId
 PeriodPath = Annotated[str, Path(pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$")]
 READ = problems(401, 403, 404, 422)

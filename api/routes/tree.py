@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel
 
 from api.deps import (
@@ -18,10 +18,11 @@ from api.deps import (
     fresh,
 )
 from api.errors import ApiError, problems
+from api.routes import resource
 from api.schemas.common import AsOf, Id, Page
 from projections import queries
 
-router = APIRouter(prefix="/v1/tree", tags=["tree"])
+router = resource("/v1/tree", "tree")
 
 
 class NodePublic(BaseModel):
