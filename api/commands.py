@@ -1,7 +1,7 @@
 """Running one command from HTTP: the journal's parser, the ledger, idempotency, If-Match.
 
 Every command endpoint builds the journal line its body stands for and hands it to
-ops.journal.parse_line, so an endpoint takes exactly the fields of its journal command
+ops.journal.parse_command, so an endpoint takes exactly the fields of its journal command
 and means what the importer means. Ledger.handle judges it.
 
 Idempotency: the client's key is scoped to the tenant (by the store) and the principal
@@ -31,7 +31,7 @@ from api.errors import ApiError, problems
 from api.principals import Principal
 from domain.handling import Accepted, Context
 from domain.periods import CST
-from ops.journal import Malformed, parse_line
+from ops.journal import Malformed, parse_command
 
 log = logging.getLogger(__name__)
 _NULL_MEANS_HQ = frozenset({"sponsor", "seller"})
@@ -97,7 +97,7 @@ async def run(
     fingerprint = _fingerprint(name, fields)
     fields.setdefault("at", datetime.now(CST).isoformat(timespec="seconds"))
     try:
-        command = parse_line(json.dumps({"cmd": name, **fields}, ensure_ascii=False))
+        command = parse_command({"cmd": name, **fields})
     except Malformed as error:
         raise ApiError(422, "malformed", str(error)) from None
     if if_match is not None:

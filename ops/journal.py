@@ -112,6 +112,12 @@ def parse_line(line: str) -> object:
         raise Malformed(f"not JSON: {e}") from None
     if not isinstance(doc, dict):
         raise Malformed("not a JSON object")
+    return parse_command(doc)
+
+
+def parse_command(doc: dict[str, Any]) -> object:
+    """The command a journal line's object stands for (the API builds the object itself,
+    with no floats in it, so it need not go through JSON text)."""
     cmd = doc.get("cmd")
     parser = _PARSERS.get(cmd) if isinstance(cmd, str) else None
     if parser is None:
