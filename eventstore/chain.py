@@ -40,9 +40,11 @@ def event_digest(
     version: int,
     name: str,
     payload: bytes,
-    metadata: Mapping[str, MetadataValue],
+    metadata: Mapping[str, MetadataValue] | bytes,
     business_time: datetime,
 ) -> bytes:
+    """`metadata` as a mapping, or already as its canonical_json (an appender that
+    stores that text too makes it once)."""
     h = hashlib.sha256()
     for part in (
         tenant.encode(),
@@ -50,7 +52,7 @@ def event_digest(
         str(version).encode(),
         name.encode(),
         payload,
-        canonical_json(metadata),
+        metadata if isinstance(metadata, bytes) else canonical_json(metadata),
         str(micros(business_time)).encode(),
     ):
         h.update(len(part).to_bytes(8, "big"))

@@ -65,6 +65,7 @@ READ_STREAMS = (
 @dataclass
 class _Request:
     events: Sequence[NewEvent]
+    metas: list[str]  # each event's canonical metadata JSON, as stored and hashed
     digests: list[bytes]
     key: str | None
     tracking: Tracking | None
@@ -176,9 +177,9 @@ class _TenantWriter:
                 versions.append(event.version)
                 names.append(event.name)
                 payloads.append(event.payload)
-                metas.append(canonical_json(event.metadata).decode())
                 times.append(event.business_time)
                 digests.append(digest)
+            metas += request.metas
         rows = await conn.fetch(
             _APPEND,
             self.tenant,
@@ -228,13 +229,14 @@ class PostgresEventStore:
         idempotency_key: str | None = None,
         tracking: Tracking | None = None,
     ) -> Appended:
+        # Made canonical once, for the digest and for the row both.
+        texts = [canonical_json(e.metadata) for e in events]
         digests = [
-            event_digest(
-                tenant, e.stream, e.version, e.name, e.payload, e.metadata, e.business_time
-            )
-            for e in events
+            event_digest(tenant, e.stream, e.version, e.name, e.payload, text, e.business_time)
+            for e, text in zip(events, texts, strict=True)
         ]
-        request = _Request(events, digests, idempotency_key, tracking)
+        request = _Request(events, [t.decode() for t in texts], digests, idempotency_key,
+                           tracking)
         writer = self._writers.get(tenant)
         if writer is None:
             writer = self._writers[tenant] = _TenantWriter(self, tenant)
