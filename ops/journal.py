@@ -116,8 +116,10 @@ def parse_line(line: str) -> object:
 
 
 def parse_command(doc: dict[str, Any]) -> object:
-    """The command a journal line's object stands for (the API builds the object itself,
-    with no floats in it, so it need not go through JSON text)."""
+    """The command a journal line's object stands for. The API builds that object itself
+    rather than text to load, so a float in it (a policy document is the client's own
+    JSON) is refused here as json.loads refuses one in a line."""
+    _refuse_floats(doc)
     cmd = doc.get("cmd")
     parser = _PARSERS.get(cmd) if isinstance(cmd, str) else None
     if parser is None:
@@ -135,6 +137,14 @@ def parse_command(doc: dict[str, Any]) -> object:
 
 def _no_float(text: str) -> Any:
     raise ValueError(f"number {text} has a fraction: amounts are decimal strings")
+
+
+def _refuse_floats(value: Any) -> None:
+    if isinstance(value, float):
+        raise Malformed(f"number {value!r} has a fraction: amounts are decimal strings")
+    inside = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    for item in inside:
+        _refuse_floats(item)
 
 
 class _Fields:
