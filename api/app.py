@@ -10,17 +10,17 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from api import errors
-from api.background import Background
 from api.deps import Services
 from api.principals import TokenBook
 from api.routes import routers
+from config.runtime import serving_gc
+from config.settings import Settings
 from domain.handling import SharedAggregateCache
 from domain.ledger import Ledger
+from eventstore.database import open_database
 from eventstore.postgres import PostgresEventStore
 from eventstore.vault import PostgresKeyVault
-from ops.database import open_database
-from ops.runtime import serving_gc
-from ops.settings import Settings
+from projections.background import Background
 
 DESCRIPTION = """
 Agent hierarchy and order ledger with anti-pyramid rules enforced.
@@ -51,7 +51,7 @@ def app_from_environment() -> FastAPI:
 
 def create_app(settings: Settings, *, background: bool = True) -> FastAPI:
     """`background`: take part in running the projection runner and the watchers (one
-    of the processes serving the tenant runs them: api/background.py)."""
+    of the processes serving the tenant runs them: projections/background.py)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

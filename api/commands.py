@@ -1,7 +1,7 @@
 """Running one command from HTTP: the journal's parser, the ledger, idempotency, If-Match.
 
 Every command endpoint builds the journal line its body stands for and hands it to
-ops.journal.parse_command, so an endpoint takes exactly the fields of its journal command
+domain.journal.parse_command, so an endpoint takes exactly the fields of its journal command
 and means what the importer means. Ledger.handle judges it.
 
 Idempotency: the client's key is scoped to the tenant (by the store) and the principal
@@ -30,8 +30,8 @@ from api.deps import Services
 from api.errors import ApiError, problems
 from api.principals import Principal
 from domain.handling import Accepted, Context
+from domain.journal import Malformed, parse_command
 from domain.periods import CST
-from ops.journal import Malformed, parse_command
 
 log = logging.getLogger(__name__)
 _NULL_MEANS_HQ = frozenset({"sponsor", "seller"})

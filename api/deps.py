@@ -19,9 +19,9 @@ from fastapi.security import HTTPBearer
 from api.errors import ApiError
 from api.principals import Principal, Role, TokenBook
 from api.schemas.common import Page
+from config.settings import Settings
 from domain.ledger import Ledger
 from eventstore.postgres import PostgresEventStore
-from ops.settings import Settings
 
 T = TypeVar("T")
 

@@ -37,8 +37,8 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import Environment
 
 from domain.ports import NewEvent, RecordedEvent, Tracking, TrackingConflict, VersionConflict
+from eventstore.database import close_pool, create_pool
 from eventstore.postgres import PostgresEventStore
-from ops.database import close_pool, create_pool
 
 T = TypeVar("T")
 

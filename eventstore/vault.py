@@ -1,4 +1,4 @@
-"""The key vault on PostgreSQL: table personal_data_keys (ops/migrations/002)."""
+"""The key vault on PostgreSQL: table personal_data_keys (eventstore/sql/migrations/002)."""
 
 from __future__ import annotations
 

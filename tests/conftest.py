@@ -18,10 +18,10 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
+from eventstore.database import close_pool, create_pool, start_embedded
 from eventstore.memory import InMemoryEventStore
+from eventstore.migrate import migrate
 from eventstore.postgres import PostgresEventStore
-from ops.database import close_pool, create_pool, start_embedded
-from ops.migrate import migrate
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_URL_VAR = "WEILEDGER_TEST_DATABASE_URL"
@@ -103,7 +103,7 @@ def run_cli(*args: str, database: str, timeout: float = 120,
     (`env`: more environment variables)."""
     env = {**os.environ, "DATABASE_URL": database, **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "ops.cli", *args],
+        [sys.executable, "-m", "cli.app", *args],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False,
     )
 

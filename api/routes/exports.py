@@ -1,8 +1,8 @@
 """/v1/exports: the signed audit export, streamed, for the regulator and the auditor.
 
 A plain router for api/routes/__init__.py to include (its owner adds one line there).
-The zip is the one `weiledger export` writes (ops/export/writer.py), streamed through
-ops/export/stream.py as it is written: memory stays flat, and a client that stops
+The zip is the one `weiledger export` writes (export/writer.py), streamed through
+export/stream.py as it is written: memory stays flat, and a client that stops
 reading stops the database cursors. Checkpoints are not signed here: a GET records
 nothing; `weiledger checkpoint` (or the service's timer) signs them.
 """
@@ -19,9 +19,9 @@ from api.deps import RoleCheck, ServicesDep
 from api.errors import ApiError, problems
 from api.principals import Principal, Role
 from api.routes import resource
-from ops.export.signing import SigningKeyError, keys_folder, load_private_key
-from ops.export.stream import stream_export
-from ops.export.writer import ExportError, resolve_range
+from export.signing import SigningKeyError, keys_folder, load_private_key
+from export.stream import stream_export
+from export.writer import ExportError, resolve_range
 
 router = resource("/v1/exports", "export")
 

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from api.app import create_app
 from api.principals import Role, create_principal, issue_token
-from ops.settings import Settings
+from config.settings import Settings
 
 ROLES = ("admin", "operations", "compliance", "auditor", "regulator", "agent")
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import asyncpg
 
-from api.background import _TRY_LOCK, Background, _lock_name
+from domain.journal import run_journal
 from eventstore.memory_vault import InMemoryKeyVault
 from eventstore.postgres import PostgresEventStore
-from ops.journal import run_journal
+from projections.background import _TRY_LOCK, Background, _lock_name
 
 JOURNAL = Path(__file__).parents[2].parent / "shared" / "scenarios" / "04-alerts.jsonl"
 

@@ -50,7 +50,7 @@ def server(database_url: str) -> Iterator[tuple[str, dict[str, str]]]:
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "WEILEDGER_TENANT": tenant}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ops.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "cli.app", "serve", "--port", str(port)],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     try:

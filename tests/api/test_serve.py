@@ -11,7 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from ops.serving import listening_socket
+from cli.serving import listening_socket
 from tests.conftest import ROOT, run_cli
 
 
@@ -24,7 +24,7 @@ def free_port() -> int:
 def serve(env: dict[str, str], *args: str) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ops.cli", "serve", "--port", str(port), *args],
+        [sys.executable, "-m", "cli.app", "serve", "--port", str(port), *args],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     return proc, port
@@ -101,7 +101,7 @@ def test_serve_with_workers_refuses_a_port_another_service_listens_on(database_u
     port = taken.getsockname()[1]
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "ops.cli", "serve", "--port", str(port), "--workers", "2"],
+            [sys.executable, "-m", "cli.app", "serve", "--port", str(port), "--workers", "2"],
             cwd=ROOT, env={**os.environ, "DATABASE_URL": database_url}, capture_output=True,
             text=True, timeout=60, check=False)
     finally:

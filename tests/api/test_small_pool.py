@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from ops.settings import MIN_POOL_SIZE
+from config.settings import MIN_POOL_SIZE
 from tests.api.conftest import running_api
 from tests.api.test_idempotency import _setup, sell_until_recorded
 

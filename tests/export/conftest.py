@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ops.export.verify import Report, verify_export
+from export.verify.archive import Report, verify_export
 from tests.conftest import ROOT, _create, _drop, run_cli, server_and_database
 
 SCENARIOS = ROOT.parent / "shared" / "scenarios"

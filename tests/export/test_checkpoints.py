@@ -10,11 +10,11 @@ import zipfile
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ops.bench.history import History, write
-from ops.export import format as f
-from ops.export.checkpoints import checkpoint
-from ops.export.merkle import EMPTY_ROOT, leaf_hash, merkle_root, node_hash
-from ops.export.signing import checkpoint_message, valid
+from bench.history import History, write
+from export import format as f
+from export.checkpoints import checkpoint
+from export.merkle import EMPTY_ROOT, leaf_hash, merkle_root, node_hash
+from export.signing import checkpoint_message, valid
 from tests.export.conftest import Ledger
 
 

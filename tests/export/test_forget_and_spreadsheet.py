@@ -9,7 +9,7 @@ import json
 import zipfile
 from pathlib import Path
 
-from ops.export import format as f
+from export import format as f
 from tests.export.conftest import SCENARIOS, Ledger, verified
 
 JOURNAL = SCENARIOS / "03-settlement.jsonl"

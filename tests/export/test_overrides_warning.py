@@ -7,7 +7,7 @@ import json
 import zipfile
 from pathlib import Path
 
-from ops.export import format as f
+from export import format as f
 from tests.export.conftest import Ledger, verified
 
 JOURNAL = [

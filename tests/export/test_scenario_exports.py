@@ -11,8 +11,8 @@ import zipfile
 
 import pytest
 
-from ops.export import format as f
-from ops.export.verify import PASS
+from export import format as f
+from export.verify.archive import PASS
 from tests.conftest import ROOT, run_cli
 from tests.export.conftest import JOURNALS, Ledger, verified
 
@@ -62,7 +62,7 @@ async def test_verify_export_runs_with_no_database_reachable(ledger: Ledger) -> 
 
 
 def test_the_verifier_imports_no_database_driver() -> None:
-    probe = ("import sys, ops.export.verify; "
+    probe = ("import sys, export.verify.archive; "
              "bad = [m for m in ('asyncpg', 'psycopg', 'eventstore.postgres', 'projections') "
              "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,

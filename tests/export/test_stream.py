@@ -7,10 +7,10 @@ import asyncio
 import zipfile
 from pathlib import Path
 
-from ops.database import create_pool
-from ops.export import format as f
-from ops.export.signing import load_private_key
-from ops.export.stream import stream_export
+from eventstore.database import create_pool
+from export import format as f
+from export.signing import load_private_key
+from export.stream import stream_export
 from tests.export.conftest import Ledger, verified
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ops.export import format as f
-from ops.export.signing import fingerprint, public_pem
+from export import format as f
+from export.signing import fingerprint, public_pem
 from tests.export.conftest import Ledger, verified
 
 Change = dict[str, Callable[[bytes], bytes]]

@@ -14,8 +14,8 @@ import sys
 from datetime import UTC, datetime
 
 from domain.ports import NewEvent, VersionConflict
+from eventstore.database import create_pool
 from eventstore.postgres import PostgresEventStore
-from ops.database import create_pool
 
 
 async def main(url: str, tenant: str, start: int, count: int) -> None:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncpg
 
 from domain.agents.personal import ERASED_DATA, subject
+from domain.journal import run_journal
 from domain.ledger import Ledger
 from eventstore.postgres import PostgresEventStore
 from eventstore.vault import PostgresKeyVault
 from eventstore.verify import verify_chain
-from ops.journal import run_journal
 from tests.unit.world import BASE, IDS, line
 
 

@@ -11,9 +11,9 @@ import asyncpg
 import pytest
 
 from domain.ports import NewEvent
+from eventstore.database import create_pool
+from eventstore.migrate import MIGRATIONS, MigrationError, migrate
 from eventstore.postgres import PostgresEventStore
-from ops.database import create_pool
-from ops.migrate import MIGRATIONS, MigrationError, migrate
 from tests.conftest import run_cli
 
 AT = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)

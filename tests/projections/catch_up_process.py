@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from eventstore.database import create_pool
 from eventstore.postgres import PostgresEventStore
-from ops.database import create_pool
 from projections.registry import all_projections
 from projections.runner import ProjectionRunner
 

@@ -14,9 +14,9 @@ import time
 
 import asyncpg
 
+from bench.history import History, write
+from eventstore.database import create_pool
 from eventstore.postgres import PostgresEventStore
-from ops.bench.history import History, write
-from ops.database import create_pool
 from projections.registry import all_projections
 from projections.runner import ProjectionRunner, live_schema
 from tests.conftest import ROOT

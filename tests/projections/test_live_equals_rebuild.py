@@ -8,9 +8,9 @@ import uuid
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from domain.journal import run_journal
 from eventstore.memory_vault import InMemoryKeyVault
 from eventstore.postgres import PostgresEventStore
-from ops.journal import run_journal
 from projections.registry import all_projections
 from projections.runner import live_schema
 from tests.projections.support import TenantRunner, dump, journals, renamed

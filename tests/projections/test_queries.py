@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from domain.journal import run_journal
 from domain.ports import NewEvent
 from eventstore.memory_vault import InMemoryKeyVault
-from ops.journal import run_journal
 from projections import queries
 from projections.registry import all_projections
 from tests.projections.support import TenantRunner, id_number

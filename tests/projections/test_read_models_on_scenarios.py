@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from domain.events import Codec
+from domain.journal import run_journal
 from domain.ledger import Ledger
 from domain.orders.stock import Stock
 from domain.periods import period_end, period_of, period_start
 from eventstore.vault import PostgresKeyVault
-from ops.journal import run_journal
 from projections import queries
 from projections.registry import all_projections
 from tests.projections.support import TenantRunner, as_tree, replayed_tree

@@ -12,8 +12,8 @@ import asyncpg
 import pytest
 
 from domain.ports import NewEvent, RecordedEvent
+from eventstore.database import close_pool, create_pool
 from eventstore.postgres import PostgresEventStore
-from ops.database import close_pool, create_pool
 from projections.runner import Projection, ProjectionRunner
 from tests.projections.support import TenantRunner
 

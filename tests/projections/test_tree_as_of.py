@@ -10,9 +10,9 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from domain.journal import run_journal
 from eventstore.memory_vault import InMemoryKeyVault
 from eventstore.postgres import PostgresEventStore
-from ops.journal import run_journal
 from projections import queries
 from projections.sales import SalesProjection
 from projections.tree import TreeProjection

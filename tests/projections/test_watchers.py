@@ -25,10 +25,10 @@ from domain.compliance.commands import (
 from domain.compliance.service import ComplianceService
 from domain.errors import Refused
 from domain.handling import Context
+from domain.journal import run_journal
 from domain.ports import EventStore
 from eventstore.memory_vault import InMemoryKeyVault
 from eventstore.postgres import PostgresEventStore
-from ops.journal import run_journal
 from projections.alerts import AlertsProjection, DisputesProjection, list_alerts, list_disputes
 from projections.runner import ProjectionRunner
 from projections.watchers import (

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
+from domain.journal import run_journal
 from domain.ledger import Ledger
 from domain.money import format_cny
 from domain.ports import EventStore
 from domain.settlement.history import replay
 from eventstore.memory_vault import InMemoryKeyVault
-from ops.journal import run_journal
 from projections.watchers import raised_alerts, run_watchers
 
 SCENARIOS = Path(__file__).parents[2].parent / "shared" / "scenarios"

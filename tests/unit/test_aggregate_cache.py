@@ -7,8 +7,8 @@ import pytest
 
 from domain.errors import Refused
 from domain.handling import AggregateCache, Context
+from domain.journal import parse_line
 from domain.ledger import Ledger
-from ops.journal import parse_line
 from tests.unit.world import BASE, TENANT, line, world
 
 SALE = line("2026-01-12T09:00:00+08:00", "sale", sale="S7", seller="A2", customer="C",

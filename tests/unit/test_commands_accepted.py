@@ -10,11 +10,11 @@ import pytest
 
 from domain.errors import Refused
 from domain.handling import Context
+from domain.journal import parse_line, run_journal
 from domain.ledger import Ledger
 from domain.ports import Appended, NewEvent, Tracking
 from eventstore.memory import InMemoryEventStore
 from eventstore.memory_vault import InMemoryKeyVault
-from ops.journal import parse_line, run_journal
 from tests.unit.world import BASE, TENANT, line, world
 
 AT = "2026-01-12T09:00:00+08:00"

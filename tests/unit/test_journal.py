@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from domain.journal import run_journal
 from domain.ports import EventStore
 from eventstore.memory import InMemoryEventStore
 from eventstore.memory_vault import InMemoryKeyVault
-from ops.journal import run_journal
 from tests.unit.world import BASE, line
 
 AT = "2026-01-12T09:00:00+08:00"

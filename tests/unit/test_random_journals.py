@@ -14,11 +14,11 @@ from domain.agents.model import Agent
 from domain.errors import Refused
 from domain.events import streams
 from domain.handling import Context, load
+from domain.journal import parse_line
 from domain.orders.stock import Stock
 from domain.policy.model import DEFAULT_POLICY
 from eventstore.memory import InMemoryEventStore
 from eventstore.memory_vault import InMemoryKeyVault
-from ops.journal import parse_line
 from tests.unit.world import IDS, TENANT, Ledger, line
 
 AGENTS = ["A1", "A2", "A3", "A4", "A5", "A6"]

@@ -11,10 +11,10 @@ import pytest
 
 from domain.errors import Refused
 from domain.handling import Context, SharedAggregateCache
+from domain.journal import parse_line
 from domain.ledger import Ledger
 from domain.ports import Appended, NewEvent, RecordedEvent, Tracking
 from eventstore.memory import InMemoryEventStore
-from ops.journal import parse_line
 from tests.unit.world import BASE, TENANT, World, line, world
 
 

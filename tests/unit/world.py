@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 from domain.handling import Context
+from domain.journal import parse_line, run_journal
 from domain.ledger import Ledger
 from eventstore.memory import InMemoryEventStore
 from eventstore.memory_vault import InMemoryKeyVault
-from ops.journal import parse_line, run_journal
 
 TENANT = "t-unit"
 

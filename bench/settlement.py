@@ -1,6 +1,6 @@
 """Closing one period for many agents and sales: the time of `close_period`.
 
-    python -m ops.bench.settlement [--agents 100000] [--sales 1000000] [--database-url URL]
+    python -m bench.settlement [--agents 100000] [--sales 1000000] [--database-url URL]
 
 Writes, into a fresh database, the events a close reads (AgentJoined for every agent in
 three levels, RetailSaleRecorded spread over January 2026 in CST, a few returns), made
@@ -24,6 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from config.runtime import serving_gc, tune_gc
 from domain.agents.model import Agent
 from domain.events import Codec, create, streams, trigger
 from domain.handling import Context
@@ -31,10 +32,9 @@ from domain.orders.sales import Sale
 from domain.periods import CST
 from domain.ports import NewEvent
 from domain.settlement.service import ClosePeriod, SettlementService
+from eventstore.database import close_pool, create_pool, embedded_url
+from eventstore.migrate import migrate
 from eventstore.postgres import PostgresEventStore
-from ops.database import close_pool, create_pool, embedded_url
-from ops.migrate import migrate
-from ops.runtime import serving_gc, tune_gc
 
 START = datetime(2026, 1, 1, 8, 0, tzinfo=CST)
 TIERS = ("partner", "general", "first")
@@ -111,7 +111,7 @@ async def run(admin: str, agents: int, sales: int) -> None:
 
 
 def main() -> None:
-    tune_gc()  # as every weiledger process does (ops/cli.py)
+    tune_gc()  # as every weiledger process does (cli/app.py)
     parser = argparse.ArgumentParser()
     parser.add_argument("--agents", type=int, default=100_000)
     parser.add_argument("--sales", type=int, default=1_000_000)

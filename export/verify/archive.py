@@ -1,7 +1,7 @@
 """`weiledger verify-export FILE.zip`: check an export with no database and no network.
 
 Imports only pure code (eventstore/chain.py, domain/, cryptography): an auditor runs
-`python -m ops.export.verify FILE.zip` on a laptop. Checks, each with its verdict:
+`python -m export.verify.archive FILE.zip` on a laptop. Checks, each with its verdict:
 
     archive     the zip opens and holds every file
     signature   manifest.sig verifies over manifest.json with public_key.pem, whose
@@ -36,10 +36,10 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ops.export import format as f
-from ops.export.restatements import read_listed, restate
-from ops.export.signing import SigningKeyError, fingerprint, load_public_pem, valid
-from ops.export.verify_chain import check_chain
+from export import format as f
+from export.signing import SigningKeyError, fingerprint, load_public_pem, valid
+from export.verify.chain import check_chain
+from export.verify.restatements import read_listed, restate
 
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
 READ_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, EOFError, KeyError)
@@ -219,7 +219,7 @@ def _chain_and_statements(report: Report, archive: zipfile.ZipFile, manifest: di
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if not args or args[0].startswith("-"):
-        print("usage: python -m ops.export.verify FILE.zip [EXPECTED_KEY_FINGERPRINT]")
+        print("usage: python -m export.verify.archive FILE.zip [EXPECTED_KEY_FINGERPRINT]")
         return 2
     report = verify_export(Path(args[0]), expect_key=args[1] if len(args) > 1 else None)
     print(report.text())

@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     port: int = 8000
     pool_size: int = Field(default=10, ge=MIN_POOL_SIZE)  # connections per process
     workers: int = Field(default=1, ge=1)  # processes serving requests (`weiledger serve`)
-    # The brands' Ed25519 signing keys (ops/export): outside the database on purpose.
+    # The brands' Ed25519 signing keys (export): outside the database on purpose.
     # None: data_dir/keys.
     keys_dir: Path | None = None
     checkpoint_every: int = 10_000  # events per signed checkpoint

@@ -1,10 +1,10 @@
 """Projection catch-up and as-of tree queries, at scale.
 
-    python -m ops.bench.projections [--database-url URL] [--events 1000000]
+    python -m bench.projections [--database-url URL] [--events 1000000]
                                     [--agents 100000] [--queries 50] [--limit-seconds 900]
 
 One fresh database on the given server (default: the embedded one in .data/bench),
-dropped at the end. It is filled with a synthetic, valid history (ops.bench.history:
+dropped at the end. It is filled with a synthetic, valid history (bench.history:
 the domain's own aggregates and Codec, appended through PostgresEventStore in batches),
 then:
 
@@ -37,11 +37,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from bench.history import History, write
+from config.runtime import tune_gc
+from eventstore.database import create_pool
+from eventstore.migrate import migrate
 from eventstore.postgres import PostgresEventStore
-from ops.bench.history import History, write
-from ops.database import create_pool
-from ops.migrate import migrate
-from ops.runtime import tune_gc
 from projections import queries
 from projections.registry import all_projections
 from projections.runner import ProjectionRunner
@@ -56,7 +56,7 @@ def server(database_url: str | None) -> Iterator[str]:
     if database_url:
         yield database_url
         return
-    from ops.database import start_embedded
+    from eventstore.database import start_embedded
 
     embedded = start_embedded(Path(".data/bench"))
     try:
@@ -184,7 +184,7 @@ async def run(url: str, events: int, agents: int, samples: int, limit: float) ->
 
 
 def main() -> None:
-    tune_gc()  # as every weiledger process does (ops/cli.py)
+    tune_gc()  # as every weiledger process does (cli/app.py)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", help="a server, as a role that may CREATE DATABASE")
     parser.add_argument("--events", type=int, default=1_000_000)

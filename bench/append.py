@@ -1,6 +1,6 @@
 """Append throughput: our store (asyncpg, group commit) against the eventsourcing library.
 
-    python -m ops.bench.append [--database-url URL] [--seconds N] [--rounds R] [--prefill N]
+    python -m bench.append [--database-url URL] [--seconds N] [--rounds R] [--prefill N]
 
 One run, one PostgreSQL server (the embedded one when no URL is given), two fresh
 databases created for the run and dropped at its end, one per peer, so neither sees the
@@ -50,9 +50,9 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 
 from domain.ports import NewEvent
+from eventstore.database import create_pool
+from eventstore.migrate import migrate
 from eventstore.postgres import PostgresEventStore
-from ops.database import create_pool
-from ops.migrate import migrate
 
 CLIENTS = (1, 32)
 GOALS = {1: 1.5, 32: 10.0}  # ours / library, events per second
@@ -60,7 +60,7 @@ STREAM_LENGTH = 10  # commands per stream before a client starts a new one
 PAYLOAD_SIZE = 200
 TENANT = "bench"
 APP_ROLE = "weiledger_app"  # the role the service's connections take
-OUR_POOL_SIZE = 10  # the service's default (ops.settings.Settings.pool_size)
+OUR_POOL_SIZE = 10  # the service's default (config.settings.Settings.pool_size)
 MAX_COMMANDS_PER_CLIENT = 2_000_000  # a bound on memory whatever the speed
 GRACE_SECONDS = 15.0  # how long a phase may overrun before it is abandoned
 MAX_PREFILL = 50_000  # keeps prefilling to seconds
@@ -457,7 +457,7 @@ def describe(url: str, embedded: bool) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m ops.bench.append",
+        prog="python -m bench.append",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

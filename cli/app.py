@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING, Annotated
 import asyncpg
 import typer
 
-from ops.database import postgres_url
-from ops.export import commands as export_commands
-from ops.migrate import MigrationError, migrate
-from ops.settings import Settings
-from ops.users import register as register_users
+from cli import export as export_commands
+from cli.users import register as register_users
+from config.settings import Settings
+from eventstore.database import postgres_url
+from eventstore.migrate import MigrationError, migrate
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from ops.journal import Summary
+    from domain.journal import Summary
     from projections.runner import ProjectionRunner
 
 app = typer.Typer(help="weiledger: agent hierarchy and order ledger", no_args_is_help=True)
@@ -29,7 +29,7 @@ app = typer.Typer(help="weiledger: agent hierarchy and order ledger", no_args_is
 @app.callback()
 def _process() -> None:
     """weiledger: agent hierarchy and order ledger."""
-    from ops.runtime import tune_gc
+    from config.runtime import tune_gc
 
     tune_gc()
     _check_settings()
@@ -54,14 +54,14 @@ db = typer.Typer(help="database: migrations and the hash chain", no_args_is_help
 app.add_typer(db, name="db")
 projections = typer.Typer(help="read models: catch up, rebuild", no_args_is_help=True)
 app.add_typer(projections, name="projections")
-export_commands.register(app)  # keys init, checkpoint, export, verify-export (ops/export)
-register_users(app)  # users create-admin, token, revoke, list (ops/users.py)
+export_commands.register(app)  # keys init, checkpoint, export, verify-export (export)
+register_users(app)  # users create-admin, token, revoke, list (cli/users.py)
 
 
 def _with_runner(work: Callable[[ProjectionRunner], Awaitable[int]]) -> int:
     """Run `work` with a projection runner over the configured database."""
+    from eventstore.database import open_database
     from eventstore.postgres import PostgresEventStore
-    from ops.database import open_database
     from projections.registry import all_projections
     from projections.runner import ProjectionRunner
 
@@ -125,7 +125,7 @@ def serve(
 
     settings = Settings()
     if demo:
-        from ops.demo import prepare_demo
+        from cli.demo import prepare_demo
 
         prepare_demo(settings)
     workers = workers or settings.workers
@@ -133,7 +133,7 @@ def serve(
     typer.echo(f"weiledger on http://{host}:{port}/docs")
     typer.echo(f"database: {settings.describe_database()}")
     if workers == 1:
-        from ops.runtime import serving_gc
+        from config.runtime import serving_gc
 
         app = create_app(settings)
         serving_gc()
@@ -141,7 +141,7 @@ def serve(
         return
     # Several processes, each with its own socket, pool, cache and event loop; the
     # embedded server, if any, is started here once and the workers are told where it is.
-    from ops.serving import serve_workers
+    from cli.serving import serve_workers
 
     with postgres_url(settings) as url:
         os.environ["DATABASE_URL"] = url
@@ -159,10 +159,10 @@ def import_journal(
     """Run a command journal through the ledger, as the API would; print a summary."""
     from tqdm import tqdm
 
+    from domain.journal import run_journal
+    from eventstore.database import open_database
     from eventstore.postgres import PostgresEventStore
     from eventstore.vault import PostgresKeyVault
-    from ops.database import open_database
-    from ops.journal import run_journal
 
     settings = Settings()
     total = sum(1 for _ in journal.open(encoding="utf-8"))
@@ -192,9 +192,9 @@ def verify_payouts_command(
     tenant: Annotated[str | None, typer.Option(help="one tenant only")] = None,
 ) -> None:
     """Re-derive every statement from the events alone; print every difference."""
+    from eventstore.database import open_database
     from eventstore.postgres import PostgresEventStore
-    from ops.database import open_database
-    from ops.payouts import verify_payouts
+    from projections.payouts import verify_payouts
     from projections.registry import all_projections
     from projections.runner import ProjectionRunner
 

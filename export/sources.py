@@ -23,7 +23,7 @@ from domain.events import Codec, streams
 from domain.periods import CST
 from domain.ports import RecordedEvent
 from eventstore.postgres import COLUMNS, row_to_event
-from ops.export.format import CHECKPOINT_EVENT, cny, read_checkpoint
+from export.format import CHECKPOINT_EVENT, cny, read_checkpoint
 
 Conn = asyncpg.Connection | PoolConnectionProxy  # a connection or a pool's proxy of one
 PREFETCH = 2_000

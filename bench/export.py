@@ -1,9 +1,9 @@
 """The audit export at scale: write, time and measure an export of a million events.
 
-    python -m ops.bench.export [--events 1000000] [--agents 50000] [--database-url URL]
+    python -m bench.export [--events 1000000] [--agents 50000] [--database-url URL]
                                [--close 2026-01] [--budget 1800]
 
-1. A synthetic valid history (ops/bench/history.py) is appended to a tenant of a
+1. A synthetic valid history (bench/history.py) is appended to a tenant of a
    database kept between runs (wl_bench_export on the embedded server in .data/bench,
    or the given server), unless that tenant already holds the events. `--close`
    closes a period through the real SettlementService, so statements exist to
@@ -53,14 +53,14 @@ async def _prepare(admin: str, tenant: str, events: int, agents: int, close: str
                    keys: Path) -> dict[str, Any]:
     import asyncpg
 
+    from bench.history import History, write
     from domain.ledger import Ledger
+    from eventstore.database import create_pool
     from eventstore.memory_vault import InMemoryKeyVault
+    from eventstore.migrate import migrate
     from eventstore.postgres import PostgresEventStore
-    from ops.bench.history import History, write
-    from ops.database import create_pool
-    from ops.export.checkpoints import checkpoint
-    from ops.export.signing import init_key, key_path, load_private_key
-    from ops.migrate import migrate
+    from export.checkpoints import checkpoint
+    from export.signing import init_key, key_path, load_private_key
     from projections.registry import all_projections
     from projections.runner import ProjectionRunner
 
@@ -119,8 +119,8 @@ async def _prepare(admin: str, tenant: str, events: int, agents: int, close: str
 async def _export(url: str, tenant: str, keys: Path, out: Path) -> None:
     import asyncpg
 
-    from ops.export.signing import load_private_key
-    from ops.export.writer import write_export
+    from export.signing import load_private_key
+    from export.writer import write_export
 
     key = load_private_key(keys, tenant)
     conn = await asyncpg.connect(url)
@@ -139,7 +139,7 @@ def child(argv: list[str]) -> None:
     if argv[0] == "export":
         asyncio.run(_export(argv[1], argv[2], Path(argv[3]), Path(argv[4])))
     else:
-        from ops.export.verify import verify_export
+        from export.verify.archive import verify_export
 
         report = verify_export(Path(argv[1]))
         result["ok"] = report.ok
@@ -153,7 +153,7 @@ def _run(args: list[str], budget_end: float) -> dict[str, Any]:
     if left <= 0:
         return {"skipped": "budget spent"}
     try:
-        done = subprocess.run([sys.executable, "-m", "ops.bench.export", "--child", *args],
+        done = subprocess.run([sys.executable, "-m", "bench.export", "--child", *args],
                               capture_output=True, text=True, timeout=left, check=False)
     except subprocess.TimeoutExpired:
         return {"abandoned": f"over the budget ({left:.0f} s left)"}
@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
     if args and args[0] == "--child":
         child(args[1:])
         return
-    parser = argparse.ArgumentParser(prog="python -m ops.bench.export", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.export", description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--agents", type=int, default=50_000)
     parser.add_argument("--close", default="2026-01", help="a period to close ('' : none)")
@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> None:
     server = None
     admin = opts.database_url
     if admin is None:
-        from ops.database import start_embedded
+        from eventstore.database import start_embedded
 
         server = start_embedded(Path(".data") / "bench")
         admin = server.get_uri()

@@ -1,4 +1,4 @@
-"""The export's commands, registered on the `weiledger` app by ops/cli.py:
+"""The export's commands, registered on the `weiledger` app by cli/app.py:
 
     weiledger keys init [--tenant T]            the brand's Ed25519 key, outside the database
     weiledger checkpoint [--tenant T] [--every N]   sign the ranges that are due
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ops.settings import Settings
+from config.settings import Settings
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -31,13 +31,13 @@ TenantOption = Annotated[str | None, typer.Option(help="brand (default: WEILEDGE
 
 
 def keys_dir(settings: Settings) -> Path:
-    from ops.export.signing import keys_folder
+    from export.signing import keys_folder
 
     return keys_folder(settings.keys_dir, settings.data_dir)
 
 
 def _key(settings: Settings, tenant: str) -> Ed25519PrivateKey:
-    from ops.export.signing import SigningKeyError, load_private_key
+    from export.signing import SigningKeyError, load_private_key
 
     try:
         return load_private_key(keys_dir(settings), tenant)
@@ -57,7 +57,7 @@ def _date(text: str | None, option: str) -> date | None:
 @keys.command("init")
 def keys_init(tenant: TenantOption = None) -> None:
     """Create the brand's signing key (never replaces one)."""
-    from ops.export.signing import SigningKeyError, fingerprint, init_key, load_private_key
+    from export.signing import SigningKeyError, fingerprint, init_key, load_private_key
 
     settings = Settings()
     name = tenant or settings.tenant
@@ -73,7 +73,7 @@ def keys_init(tenant: TenantOption = None) -> None:
 
 
 async def _checkpoint(store: Any, tenant: str, key: Ed25519PrivateKey, every: int) -> None:
-    from ops.export.checkpoints import checkpoint
+    from export.checkpoints import checkpoint
 
     for cut in await checkpoint(store, tenant, key, every):
         typer.echo(f"signed {cut.first}..{cut.last} ({cut.trigger}): root {cut.root.hex()}")
@@ -84,8 +84,8 @@ def checkpoint_command(
     every: Annotated[int | None, typer.Option(help="events per checkpoint")] = None,
 ) -> None:
     """Sign every range that is due: each N events and each period close."""
+    from eventstore.database import open_database
     from eventstore.postgres import PostgresEventStore
-    from ops.database import open_database
 
     settings = Settings()
     name = tenant or settings.tenant
@@ -112,9 +112,9 @@ def export_command(
     checkpoints: Annotated[bool, typer.Option(help="sign the due checkpoints first")] = True,
 ) -> None:
     """Write the signed audit export of a brand (streamed; verifiable offline)."""
+    from eventstore.database import open_database
     from eventstore.postgres import PostgresEventStore
-    from ops.database import open_database
-    from ops.export.writer import ExportError, write_export
+    from export.writer import ExportError, write_export
     from projections.registry import all_projections
     from projections.runner import ProjectionRunner
 
@@ -163,7 +163,7 @@ def verify_export_command(
                                                    "fingerprint (sha256, hex)")] = None,
 ) -> None:
     """Verify an export offline: signature, files, chain, checkpoints, statements."""
-    from ops.export.verify import verify_export
+    from export.verify.archive import verify_export
 
     report = verify_export(file, expect_key=expect_key)
     typer.echo(report.text())

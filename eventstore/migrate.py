@@ -12,7 +12,7 @@ from pathlib import Path
 
 import asyncpg
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATIONS = Path(__file__).parent / "sql" / "migrations"
 # An arbitrary constant: every weiledger process agrees on it, nothing else uses it.
 LOCK_KEY = 0x7765696C6564  # "weiled"
 

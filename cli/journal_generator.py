@@ -1,7 +1,7 @@
 """A generated command journal (DOMAIN.md's JSONL format) of any length, valid by
 construction under the default policy, for import benchmarks and the demo brand.
 
-    python -m ops.bench.journal 100000 > journal.jsonl
+    python -m cli.journal_generator 100000 > journal.jsonl
 
 Agents join in three levels (partner, general, first/vip), buy stock from HQ or from
 their sponsor at their tier price, sell it at retail above the price floor, take a few

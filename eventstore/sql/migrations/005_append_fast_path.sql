@@ -1,4 +1,4 @@
--- The append, fast path first (measured in ops/bench/append.py).
+-- The append, fast path first (measured in bench/append.py).
 --
 -- The per-request function of 001 checks each request with lookups whose plans
 -- PL/pgSQL caches per connection: planned against a fresh, never-analysed events table

@@ -1,6 +1,6 @@
 """`weiledger serve --demo`: a generated demo brand on first start, and tokens to try it.
 
-About 2,000 agents over 3 levels and 52,000 commands over six months (ops.bench.journal's
+About 2,000 agents over 3 levels and 52,000 commands over six months (cli.journal_generator's
 generator), plus a few planted agents who break the watch rules so the demo has alerts:
 entry loading (P1), recruiting without selling (P2 and its five recruits), hoarding
 (P3 buys again while most of its stock is unsold).
@@ -20,12 +20,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from api.principals import Role, create_principal, issue_token
+from cli.journal_generator import SKU, Journal, id_number
+from config.settings import Settings
+from domain.journal import run_journal
+from eventstore.database import open_database
 from eventstore.postgres import PostgresEventStore
 from eventstore.vault import PostgresKeyVault
-from ops.bench.journal import SKU, Journal, id_number
-from ops.database import open_database
-from ops.journal import run_journal
-from ops.settings import Settings
 
 COMMANDS = 52_000
 AGENTS = 2_000

@@ -3,7 +3,7 @@ then (the host's disk, its other tenants), and a p99 measured through such a sta
 more about the machine than about the code. Run beside a benchmark's phase, in a process
 of its own so that the benchmark's own event loop and GIL do not count as a stall.
 
-    python -m ops.bench.machine --seconds 15 --dir .data   # prints one JSON line
+    python -m bench.machine --seconds 15 --dir .data   # prints one JSON line
 
 - scheduling: how late a 5 ms sleep wakes up (the CPU was not there for a runnable
   process: the other processes of the run, or the host);

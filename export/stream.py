@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ops.export.writer import write_export
+from export.writer import write_export
 
 HIGH = 1 << 20  # bytes written and not yet sent before the writer waits
 

@@ -24,15 +24,15 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from domain.ports import EventStore, NewEvent, RecordedEvent, VersionConflict
-from ops.export.format import (
+from export.format import (
     CHECKPOINT_EVENT,
     CHECKPOINT_STREAM,
     MERKLE_TREE,
     checkpoint_payload,
     read_checkpoint,
 )
-from ops.export.merkle import MerkleBuilder
-from ops.export.signing import checkpoint_message, fingerprint
+from export.merkle import MerkleBuilder
+from export.signing import checkpoint_message, fingerprint
 
 DEFAULT_EVERY = 10_000
 PAGE = 5_000

@@ -11,8 +11,8 @@ from typing import Any
 
 import asyncpg
 
-from ops.migrate import migrate
-from ops.settings import Settings
+from config.settings import Settings
+from eventstore.migrate import migrate
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     more round trip on every release, i.e. doubles the round trips of every pool.fetch;
     profiled, it was a fifth of the service's time under load. Nothing here leaves
     session state behind: advisory locks are transaction-scoped (but the background
-    lock, which api/background.py unlocks before it releases its connection), cursors
+    lock, which projections/background.py unlocks before it releases its connection), cursors
     live inside transactions, listeners are removed (UNLISTEN) before their connection
     is released, and no code SETs a session parameter besides the role, which stays.
     asyncpg still

@@ -1,8 +1,8 @@
 """`weiledger import` of a generated journal: commands per second and peak memory.
 
-    python -m ops.bench.importing [--commands 100000] [--database-url URL]
+    python -m bench.importing [--commands 100000] [--database-url URL]
 
-Generates a valid journal (ops/bench/journal.py), imports it into a fresh database with
+Generates a valid journal (cli/journal_generator.py), imports it into a fresh database with
 the real command line in a child process (so its peak RSS is the importer's alone), and
 prints the figures; then the same journal through the in-memory store, in this process,
 as the reference for what the PostgreSQL round trips cost.
@@ -24,11 +24,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from cli.journal_generator import Journal
+from domain.journal import run_journal
+from eventstore.database import embedded_url
 from eventstore.memory import InMemoryEventStore
 from eventstore.memory_vault import InMemoryKeyVault
-from ops.bench.journal import Journal
-from ops.database import embedded_url
-from ops.journal import run_journal
 
 
 async def _database(admin: str, name: str, create: bool) -> None:
@@ -60,7 +60,7 @@ def main() -> None:
             url = urlunsplit(urlsplit(admin)._replace(path="/" + name))
             started = time.perf_counter()
             done = subprocess.run(
-                [sys.executable, "-m", "ops.cli", "import", str(journal), "--tenant", "bench",
+                [sys.executable, "-m", "cli.app", "import", str(journal), "--tenant", "bench",
                  "--no-progress"],
                 env={**os.environ, "DATABASE_URL": url}, capture_output=True, text=True,
                 check=False,

@@ -20,9 +20,9 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from eventstore.chain import ChainBreak, ChainVerifier
-from ops.export import format as f
-from ops.export.merkle import MerkleBuilder
-from ops.export.signing import checkpoint_message, fingerprint, valid
+from export import format as f
+from export.merkle import MerkleBuilder
+from export.signing import checkpoint_message, fingerprint, valid
 
 MAX_FAULTS = 50  # a wholesale forgery need not be listed event by event
 

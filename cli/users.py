@@ -19,8 +19,8 @@ from api.principals import (
     list_principals,
     revoke,
 )
-from ops.database import open_database
-from ops.settings import Settings
+from config.settings import Settings
+from eventstore.database import open_database
 
 TenantOpt = Annotated[str | None, typer.Option(help="brand (default: WEILEDGER_TENANT)")]
 DaysOpt = Annotated[float, typer.Option(help="days until the token expires")]

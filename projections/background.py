@@ -150,6 +150,6 @@ def _lock_name(tenant: str) -> str:
 
 async def _unlock(conn: Conn) -> None:
     """Before the connection goes back to the pool, whose release keeps session state
-    (ops.database._keep_session): a lock left on it would block every other process."""
+    (eventstore.database._keep_session): a lock left on it would block every other process."""
     with contextlib.suppress(*_CONNECTION_LOST):
         await conn.execute("SELECT pg_advisory_unlock_all()")

@@ -2,7 +2,7 @@
 date, against a real `weiledger serve` (uvicorn, 127.0.0.1, a subprocess) on a fresh
 database. Prints figures; asserts nothing.
 
-    python -m ops.bench.api [--database-url URL] [--seconds 15] [--agents 32] [--rate 500]
+    python -m bench.api [--database-url URL] [--seconds 15] [--agents 32] [--rate 500]
 
 Goal (issue 5): 500 commands/s at p99 under 50 ms on a 2-core machine. Measured as the
 goal reads: 500 sales a second offered on a fixed schedule (open loop), p99 counted from
@@ -14,7 +14,7 @@ Beside each sales phase, the CPU time one sale cost (Linux, from /proc): the ser
 processes, PostgreSQL (every process of the cluster) and this load generator. On a
 shared machine the latency moves with the neighbours; CPU per sale moves far less, and
 against the machine's two cores it says how much room the goal has. Beside the offered
-phase, how the machine itself behaved meanwhile (ops/bench/machine.py: late wake-ups,
+phase, how the machine itself behaved meanwhile (bench/machine.py: late wake-ups,
 slow disk flushes), so a bad p99 can be told from a stalled machine.
 
 The measured calls go through a minimal HTTP/1.1 keep-alive client (one connection per
@@ -45,9 +45,9 @@ import asyncpg
 import httpx
 
 from api.principals import Role, create_principal, issue_token
-from ops.bench import machine
-from ops.bench.append import create_database, drop_database, server_url
-from ops.settings import Settings
+from bench import machine
+from bench.append import create_database, drop_database, server_url
+from config.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 TENANT = "bench"
@@ -251,11 +251,11 @@ class CpuMeter:
 
 
 async def _machine_probe(seconds: float) -> asyncio.subprocess.Process:
-    """ops/bench/machine.py for `seconds`, flushing to the disk the embedded server uses."""
+    """bench/machine.py for `seconds`, flushing to the disk the embedded server uses."""
     directory = ROOT / ".data"
     directory.mkdir(exist_ok=True)
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ops.bench.machine", "--seconds", str(seconds),
+        sys.executable, "-m", "bench.machine", "--seconds", str(seconds),
         "--dir", str(directory), cwd=ROOT, stdout=asyncio.subprocess.PIPE,
     )
 
@@ -335,7 +335,7 @@ async def _with_database(admin_url: str, agents: int, seconds: float, rate: floa
                                                  str(Settings.model_fields["pool_size"].default))}
     # Started once, before anything is measured: blocking here costs the run nothing.
     proc = subprocess.Popen(  # noqa: ASYNC220
-        [sys.executable, "-m", "ops.cli", "serve", "--port", str(port), "--workers", str(workers)],
+        [sys.executable, "-m", "cli.app", "serve", "--port", str(port), "--workers", str(workers)],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
     )
     try:

@@ -20,7 +20,7 @@ from typing import IO, NoReturn
 from domain.ports import Appended, LoggedEvent, NewEvent, RecordedEvent, Tracking
 from domain.settlement.facts import Line, Statement
 from domain.settlement.history import replay
-from ops.export import format as f
+from export import format as f
 
 Opener = Callable[[], IO[bytes]]
 

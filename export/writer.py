@@ -38,10 +38,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from domain.periods import CST
 from domain.policy.model import DEFAULT_POLICY, from_document, to_document
-from ops.export import format as f
-from ops.export import sources
-from ops.export.signing import fingerprint, public_pem
-from ops.export.sources import Conn
+from export import format as f
+from export import sources
+from export.signing import fingerprint, public_pem
+from export.sources import Conn
 
 
 class ExportError(Exception):
