@@ -5,9 +5,9 @@
     hash   = sha256(prev_hash || int8(position) || int8(recorded_at µs) || digest)
 
 The digest is computed by the appender; the link is computed inside PostgreSQL under
-the tenant's chain-head lock (eventstore/sql/migrations/001_event_store.sql does the same sum), so
-positions and hashes are assigned together. Anyone holding the rows (or an export) can
-recompute both with this module alone.
+the tenant's chain-head lock (eventstore/sql/functions/wl_extend_chain.sql does the
+same sum), so positions and hashes are assigned together. Anyone holding the rows (or an
+export) can recompute both with this module alone.
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ LINGER_SECONDS = 0.25  # an idle writer gives its connection back after this
 FOLLOW_PAGE = 1000
 FOLLOW_POLL_SECONDS = 1.0  # safety net should a notification be lost with its connection
 
-_APPEND = "SELECT * FROM wl_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+_APPEND = "SELECT * FROM wl_append($1, $2, $3)"  # eventstore/sql/functions/wl_append.sql
 COLUMNS = (
     "tenant, position, stream, version, name, payload, business_time, metadata, "
     "recorded_at, prev_hash, hash"
@@ -162,39 +162,22 @@ class _TenantWriter:
         return True
 
     async def _commit(self, conn: Conn, batch: list[_Request]) -> None:
-        request_of: list[int] = []
-        streams: list[str] = []
-        versions: list[int] = []
-        names: list[str] = []
-        payloads: list[bytes] = []
-        metas: list[str] = []
-        times: list[datetime] = []
-        digests: list[bytes] = []
-        for number, request in enumerate(batch, start=1):
-            for event, digest in zip(request.events, request.digests, strict=True):
-                request_of.append(number)
-                streams.append(event.stream)
-                versions.append(event.version)
-                names.append(event.name)
-                payloads.append(event.payload)
-                times.append(event.business_time)
-                digests.append(digest)
-            metas += request.metas
-        rows = await conn.fetch(
-            _APPEND,
-            self.tenant,
-            request_of,
-            streams,
-            versions,
-            names,
-            payloads,
-            metas,
-            times,
-            digests,
-            [r.key for r in batch],
-            [r.tracking.application if r.tracking else None for r in batch],
-            [r.tracking.position if r.tracking else None for r in batch],
-        )
+        # asyncpg encodes a tuple as a record of the parameter's composite type
+        # (wl_append_request, wl_new_event: migration 007), its fields in order.
+        requests = [
+            (r.key, r.tracking.application, r.tracking.position) if r.tracking
+            else (r.key, None, None)
+            for r in batch
+        ]
+        events = [
+            (number, event.stream, event.version, event.name, event.payload, meta,
+             event.business_time, digest)
+            for number, request in enumerate(batch, start=1)
+            for event, meta, digest in zip(
+                request.events, request.metas, request.digests, strict=True
+            )
+        ]
+        rows = await conn.fetch(_APPEND, self.tenant, requests, events)
         for row in rows:
             request = batch[row["request"] - 1]
             outcome = row["outcome"]
