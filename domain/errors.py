@@ -9,45 +9,116 @@ structure, money, then quantities and time.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from enum import StrEnum
 
 Number = str | int | bool | None
 
-# Precedence, highest first. Within a group, DOMAIN.md's order.
-PRECEDENCE: tuple[tuple[str, ...], ...] = (
+
+class Rule(StrEnum):
+    """Every rule code the ledger answers with: DOMAIN.md's and those the rules added.
+
+    A StrEnum compares and serialises as its code, so the API's problem+json, journal
+    summaries and stored alerts read the same string they always did.
+    """
+
+    # refusals: unknown references
+    UNKNOWN_SPONSOR = "unknown-sponsor"
+    UNKNOWN_AGENT = "unknown-agent"
+    UNKNOWN_PRODUCT = "unknown-product"
+    UNKNOWN_SALE = "unknown-sale"
+    UNKNOWN_TIER = "unknown-tier"
+    UNKNOWN_DISPUTE = "unknown-dispute"
+    UNKNOWN_ALERT = "unknown-alert"
+    # duplicates
+    ALREADY_JOINED = "already-joined"
+    DUPLICATE_SALE = "duplicate-sale"
+    ALREADY_FORGOTTEN = "already-forgotten"
+    DUPLICATE_DISPUTE = "duplicate-dispute"
+    # status
+    SPONSOR_INACTIVE = "sponsor-inactive"
+    AGENT_INACTIVE = "agent-inactive"
+    NOT_SUSPENDED = "not-suspended"
+    ALREADY_RESOLVED = "already-resolved"
+    # identity
+    INVALID_ID_NUMBER = "invalid-id-number"
+    UNDER_AGE = "under-age"
+    # structure
+    DEPTH_LIMIT = "depth-limit"
+    NOT_YOUR_DOWNLINE = "not-your-downline"
+    TIER_ORDER = "tier-order"
+    # money
+    JOIN_FEE = "join-fee"
+    TIER_PRICE = "tier-price"
+    PRICE_FLOOR = "price-floor"
+    BUYBACK_PRICE = "buyback-price"
+    HARD_LIMIT = "hard-limit"
+    PROMOTION_EVIDENCE = "promotion-evidence"
+    # quantities and time
+    INSUFFICIENT_STOCK = "insufficient-stock"
+    RETURN_WINDOW = "return-window"
+    RETURN_EXCEEDS_SALE = "return-exceeds-sale"
+    NOT_RESALABLE = "not-resalable"
+    BUYBACK_WINDOW = "buyback-window"
+    PERIOD_CLOSED = "period-closed"
+    PERIOD_OPEN = "period-open"
+    POLICY_VERSION = "policy-version"
+    # alerts (raised by the watchers, never a refusal)
+    HOARDING_70 = "hoarding-70"
+    DAYS_OF_COVER = "days-of-cover"
+    PUSH_DOWN = "push-down"
+    ENTRY_LOADING = "entry-loading"
+    RECRUITING_WITHOUT_SELLING = "recruiting-without-selling"
+    PYRAMID_RISK = "pyramid-risk"
+    TAX_FLAG = "tax-flag"
+    DISPUTE_OVERDUE = "dispute-overdue"
+    # a command of the wrong shape: answered before any rule judged it (no Refused)
+    MALFORMED = "malformed"
+
+
+R = Rule
+# Precedence of the refusals, highest first. Within a group, DOMAIN.md's order.
+PRECEDENCE: tuple[tuple[Rule, ...], ...] = (
     # unknown references
     (
-        "unknown-sponsor",
-        "unknown-agent",
-        "unknown-product",
-        "unknown-sale",
-        "unknown-tier",
-        "unknown-dispute",
-        "unknown-alert",
+        R.UNKNOWN_SPONSOR,
+        R.UNKNOWN_AGENT,
+        R.UNKNOWN_PRODUCT,
+        R.UNKNOWN_SALE,
+        R.UNKNOWN_TIER,
+        R.UNKNOWN_DISPUTE,
+        R.UNKNOWN_ALERT,
     ),
     # duplicates
-    ("already-joined", "duplicate-sale", "already-forgotten", "duplicate-dispute"),
+    (R.ALREADY_JOINED, R.DUPLICATE_SALE, R.ALREADY_FORGOTTEN, R.DUPLICATE_DISPUTE),
     # status
-    ("sponsor-inactive", "agent-inactive", "not-suspended", "already-resolved"),
+    (R.SPONSOR_INACTIVE, R.AGENT_INACTIVE, R.NOT_SUSPENDED, R.ALREADY_RESOLVED),
     # identity
-    ("invalid-id-number", "under-age"),
+    (R.INVALID_ID_NUMBER, R.UNDER_AGE),
     # structure
-    ("depth-limit", "not-your-downline", "tier-order"),
+    (R.DEPTH_LIMIT, R.NOT_YOUR_DOWNLINE, R.TIER_ORDER),
     # money
-    ("join-fee", "tier-price", "price-floor", "buyback-price", "hard-limit", "promotion-evidence"),
+    (
+        R.JOIN_FEE,
+        R.TIER_PRICE,
+        R.PRICE_FLOOR,
+        R.BUYBACK_PRICE,
+        R.HARD_LIMIT,
+        R.PROMOTION_EVIDENCE,
+    ),
     # quantities and time
     (
-        "insufficient-stock",
-        "return-window",
-        "return-exceeds-sale",
-        "not-resalable",
-        "buyback-window",
-        "period-closed",
-        "period-open",
-        "policy-version",
+        R.INSUFFICIENT_STOCK,
+        R.RETURN_WINDOW,
+        R.RETURN_EXCEEDS_SALE,
+        R.NOT_RESALABLE,
+        R.BUYBACK_WINDOW,
+        R.PERIOD_CLOSED,
+        R.PERIOD_OPEN,
+        R.POLICY_VERSION,
     ),
 )
-RULES: tuple[str, ...] = tuple(rule for group in PRECEDENCE for rule in group)
-_RANK = {rule: i for i, rule in enumerate(RULES)}
+RULES: tuple[Rule, ...] = tuple(rule for group in PRECEDENCE for rule in group)
+_RANK: dict[str, int] = {rule: i for i, rule in enumerate(RULES)}
 
 
 class Refused(Exception):
@@ -57,7 +128,7 @@ class Refused(Exception):
     (money as decimal CNY strings, never floats).
     """
 
-    def __init__(self, rule: str, **numbers: Number) -> None:
+    def __init__(self, rule: Rule, **numbers: Number) -> None:
         if rule not in _RANK:
             raise ValueError(f"unknown rule code {rule!r}: add it to domain/errors.py")
         self.rule = rule

@@ -1,10 +1,15 @@
 """The command journal: JSON lines in, the same services as the API, a summary out.
 
 Format in ../shared/DOMAIN.md. Each line is judged on its own: accepted, refused with a
-rule code, or malformed (bad JSON, unknown command, missing or ill-typed field), in
-which case nothing of it is recorded. Every line carries a deterministic idempotency
-key (sha256 of its text and its line number), so importing the same file twice records
-nothing new the second time and answers as the first.
+rule code, or malformed (bad JSON, unknown command, missing, ill-typed or empty field),
+in which case nothing of it is recorded. parse_command is the one place a command's
+shape is checked, for the API as for a journal; the commands' constructors keep only
+the invariants the rest of the domain relies on (aware times, lines one per SKU of
+positive quantities, a rejected dispute without adjustment).
+
+Every line carries a deterministic idempotency key (sha256 of its text and its line
+number), so importing the same file twice records nothing new the second time and
+answers as the first.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import Any
 
 from domain.agents import commands as agent_cmds
 from domain.compliance import commands as compliance_cmds
+from domain.compliance.disputes import OUTCOMES, parse_subject
 from domain.errors import Refused
 from domain.handling import AggregateCache, Context
 from domain.ledger import Ledger
@@ -181,6 +187,14 @@ class _Fields:
             raise Malformed(f"{self.doc['cmd']}: {key} has the wrong type")
         return value
 
+    def text(self, key: str, *, nullable: bool = False, spaces: bool = False) -> Any:
+        """A string that holds something: an id, a tier, a name, a reason given (only
+        spaces count as nothing too, unless `spaces`)."""
+        value = self.get(key, str, nullable=nullable)
+        if value is not None and not (value if spaces else value.strip()):
+            raise Malformed(f"{self.doc['cmd']}: {key} must be a non-empty string")
+        return value
+
     def money(self, key: str, default: int | None = None) -> int | None:
         value = self.get(key, str, None, nullable=True)
         return default if value is None else parse_cny(value)
@@ -193,9 +207,12 @@ class _Fields:
             if priced is False and "unit_price" in row:
                 raise Malformed(f"{self.doc['cmd']}: line {i}: no unit_price here")
             price = row.get("unit_price")
-            # OrderLine checks the types of sku and qty itself (ValueError: malformed).
             sku: Any = row.get("sku")
             qty: Any = row.get("qty")
+            if not isinstance(sku, str) or not sku:
+                raise ValueError("sku must be a non-empty string")
+            if not isinstance(qty, int) or isinstance(qty, bool):
+                raise ValueError(f"qty of {sku} must be a positive integer")
             found.append(
                 order_cmds.OrderLine(sku, qty, None if price is None else parse_cny(price))
             )
@@ -210,12 +227,12 @@ class _Fields:
 def _join(f: _Fields) -> agent_cmds.Join:
     return agent_cmds.Join(
         f.at,
-        f.get("agent", str),
-        f.get("sponsor", str, nullable=True),
-        f.get("tier", str),
-        f.get("name", str),
-        f.get("id_number", str),
-        f.get("phone", str),
+        f.text("agent"),
+        f.text("sponsor", nullable=True),
+        f.text("tier"),
+        f.text("name"),
+        f.text("id_number"),
+        f.text("phone"),
         fee=f.money("fee", 0) or 0,
         required_purchase=f.get("required_purchase", bool, False),
     )
@@ -244,47 +261,52 @@ def _period(f: _Fields) -> ClosePeriod:
 
 def _open_dispute(f: _Fields) -> compliance_cmds.OpenDispute:
     # subject: "sale:<id>", "statement:<YYYY-MM>" or "period:<YYYY-MM>"
-    return compliance_cmds.OpenDispute(
-        f.at, f.get("dispute", str), f.get("agent", str), f.get("subject", str), f.get("text", str)
-    )
+    dispute, agent, subject = f.text("dispute"), f.text("agent"), f.text("subject")
+    text = f.text("text")
+    parse_subject(subject)
+    return compliance_cmds.OpenDispute(f.at, dispute, agent, subject, text)
 
 
 def _resolve_dispute(f: _Fields) -> compliance_cmds.ResolveDispute:
     # adjustment: CNY owed to the agent ("12.50") or by it ("-12.50"), on its next statement
+    dispute, outcome = f.text("dispute"), f.get("outcome", str)
+    if outcome not in OUTCOMES:
+        raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}")
     return compliance_cmds.ResolveDispute(
-        f.at,
-        f.get("dispute", str),
-        f.get("outcome", str),
-        f.money("adjustment", 0) or 0,
-        f.get("text", str, ""),
+        f.at, dispute, outcome, f.money("adjustment", 0) or 0, f.get("text", str, "")
     )
 
 
+def _product(f: _Fields) -> order_cmds.ListProduct:
+    sku, name = f.get("sku", str), f.get("name", str)
+    if not sku or not name:
+        raise ValueError("sku and name must be non-empty")
+    return order_cmds.ListProduct(f.at, sku, name, parse_cny(f.get("retail_price", str)))
+
+
 def _status(cls: type[agent_cmds.AgentCommand]) -> Callable[[_Fields], object]:
-    return lambda f: cls(f.at, f.get("agent", str), reason=f.get("reason", str, ""))  # type: ignore[call-arg]
+    return lambda f: cls(f.at, f.text("agent"), reason=f.get("reason", str, ""))  # type: ignore[call-arg]
 
 
 _PARSERS: dict[str, Callable[[_Fields], object]] = {
     "policy": _policy,
-    "product": lambda f: order_cmds.ListProduct(
-        f.at, f.get("sku", str), f.get("name", str), parse_cny(f.get("retail_price", str))
-    ),
+    "product": _product,
     "join": _join,
-    "promote": lambda f: agent_cmds.Promote(f.at, f.get("agent", str), f.get("tier", str)),
+    "promote": lambda f: agent_cmds.Promote(f.at, f.text("agent"), f.get("tier", str)),
     "demote": lambda f: agent_cmds.Demote(
-        f.at, f.get("agent", str), f.get("tier", str), f.get("reason", str, "")
+        f.at, f.text("agent"), f.get("tier", str), f.get("reason", str, "")
     ),
     "warn": _status(agent_cmds.Warn),
     "suspend": _status(agent_cmds.Suspend),
     "reinstate": _status(agent_cmds.Reinstate),
     "terminate": _status(agent_cmds.Terminate),
-    "forget": lambda f: agent_cmds.Forget(f.at, f.get("agent", str)),
+    "forget": lambda f: agent_cmds.Forget(f.at, f.text("agent")),
     "purchase": lambda f: order_cmds.Purchase(
         f.at, f.get("buyer", str), f.get("seller", str, nullable=True), f.lines(None)
     ),
     "sale": lambda f: order_cmds.RecordSale(
         f.at,
-        f.get("sale", str),
+        f.text("sale", spaces=True),
         f.get("seller", str),
         f.get("customer", str, None, nullable=True),
         f.lines(True),
@@ -302,14 +324,14 @@ _PARSERS: dict[str, Callable[[_Fields], object]] = {
     "close_period": _period,
     "open_dispute": _open_dispute,
     "answer_dispute": lambda f: compliance_cmds.AnswerDispute(
-        f.at, f.get("dispute", str), f.get("text", str)
+        f.at, f.text("dispute"), f.text("text")
     ),
     "resolve_dispute": _resolve_dispute,
     "tick": lambda f: compliance_cmds.Tick(f.at),
     "acknowledge_alert": lambda f: compliance_cmds.AcknowledgeAlert(
-        f.at, f.get("alert", str), f.get("note", str, "")
+        f.at, f.text("alert"), f.get("note", str, "")
     ),
     "resolve_alert": lambda f: compliance_cmds.ResolveAlert(
-        f.at, f.get("alert", str), f.get("reason", str)
+        f.at, f.text("alert"), f.text("reason")
     ),
 }

@@ -1,4 +1,5 @@
-"""Commands about agents. Shape is checked here (ValueError: malformed); rules elsewhere."""
+"""Commands about agents. Their shape is checked where they are parsed (domain.journal),
+their rules in rules.py."""
 
 from __future__ import annotations
 
@@ -8,11 +9,6 @@ from datetime import datetime
 from domain.periods import require_aware
 
 
-def _text(name: str, value: object) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{name} must be a non-empty string")
-
-
 @dataclass(frozen=True, slots=True)
 class AgentCommand:
     at: datetime
@@ -20,7 +16,6 @@ class AgentCommand:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "at", require_aware(self.at))
-        _text("agent", self.agent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,13 +27,6 @@ class Join(AgentCommand):
     phone: str
     fee: int = 0  # fen; any fee is refused (join-fee)
     required_purchase: bool = False  # refused too: no purchase may be a condition of joining
-
-    def __post_init__(self) -> None:
-        AgentCommand.__post_init__(self)
-        if self.sponsor is not None:
-            _text("sponsor", self.sponsor)
-        for name in ("tier", "name", "id_number", "phone"):
-            _text(name, getattr(self, name))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""身份证 (resident identity card) numbers, GB 11643-1999, and the age rule.
+"""身份证 (resident identity card) numbers, GB 11643-1999, and the age they give
+(the rules invalid-id-number and under-age are in rules.py).
 
 18 characters: 6-digit region, 8-digit birth date (YYYYMMDD), 3-digit sequence, and a
 check character: the weighted sum of the first 17 digits (weights 2^(17-i) mod 11)
@@ -7,10 +8,7 @@ mod 11 indexes "10X98765432".
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
-from domain.errors import Refused
-from domain.periods import cst_date
+from datetime import date
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
@@ -37,18 +35,6 @@ def birth_date(number: str) -> date | None:
 
 def age_on(born: date, day: date) -> int:
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
-
-
-def check_identity(number: str, at: datetime) -> Refused | None:
-    """invalid-id-number or under-age, judged on the CST calendar day of `at`."""
-    born = birth_date(number)
-    today = cst_date(at)
-    if born is None or born > today:
-        return Refused("invalid-id-number", id_number=mask_id_number(number))
-    age = age_on(born, today)
-    if age < ADULT_AGE:
-        return Refused("under-age", age=age, minimum=ADULT_AGE)
-    return None
 
 
 def mask_id_number(number: str) -> str:

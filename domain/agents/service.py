@@ -17,8 +17,7 @@ from domain.agents.commands import (
     Terminate,
     Warn,
 )
-from domain.agents.identity import check_identity
-from domain.agents.model import SUSPENDED, TERMINATED, Agent
+from domain.agents.model import Agent
 from domain.agents.personal import ERASED_DATA, PersonalData, Unreadable, seal, subject, unseal
 from domain.errors import Refused, judge
 from domain.events import create, streams, trigger
@@ -60,11 +59,13 @@ class AgentService:
             existing = await s.load(streams.agent(cmd.agent), Agent)
             depth = 1 if sponsor is None else sponsor.depth + 1
             judge(
-                *rules.join_sponsor(cmd, sponsor),
+                rules.unknown_sponsor(cmd, sponsor),
                 rules.unknown_tier(s.policy, cmd.tier),
-                Refused("already-joined", agent=cmd.agent) if existing is not None else None,
-                check_identity(cmd.id_number, cmd.at),
-                rules.join_depth(s.policy, depth),
+                rules.already_joined(existing, cmd.agent),
+                rules.sponsor_inactive(cmd, sponsor),
+                rules.invalid_id_number(cmd.id_number, cmd.at),
+                rules.under_age(cmd.id_number, cmd.at),
+                rules.depth_limit(s.policy, depth),
                 rules.join_fee(cmd),
             )
             # Judged: only now does the person's key come into being.
@@ -98,7 +99,13 @@ class AgentService:
             agent = await s.load(streams.agent(cmd.agent), Agent)
             judge(rules.unknown_agent(agent, cmd.agent), rules.unknown_tier(s.policy, cmd.tier))
             assert agent is not None
-            judge(rules.must_be_active(agent), rules.tier_move(s.policy, agent, cmd.tier, True))
+            judge(
+                rules.agent_inactive(agent),
+                rules.tier_order(
+                    s.policy, cmd.tier, agent.tier, agent=agent.agent, tier=agent.tier,
+                    to_tier=cmd.tier,
+                ),
+            )
             periods = last_periods(cmd.at, s.policy.promotion_periods)
             own = await _net_retail(s, agent.agent, periods)
             down = [await _net_retail(s, d, periods) for d in agent.downline]
@@ -128,8 +135,11 @@ class AgentService:
             judge(rules.unknown_agent(agent, cmd.agent), rules.unknown_tier(s.policy, cmd.tier))
             assert agent is not None
             judge(
-                _terminated(agent),
-                rules.tier_move(s.policy, agent, cmd.tier, False),
+                rules.agent_inactive(agent, unless_terminated=True),
+                rules.tier_order(
+                    s.policy, agent.tier, cmd.tier, same=True, agent=agent.agent,
+                    tier=agent.tier, to_tier=cmd.tier,
+                ),
             )
             trigger(
                 agent,
@@ -147,10 +157,10 @@ class AgentService:
         self, ctx: Context, cmd: Warn | Suspend | Reinstate | Terminate, name: str
     ) -> Accepted:
         event, check = {
-            "warn": (Agent.Warned, _terminated),
-            "suspend": (Agent.Suspended, rules.must_be_active),
-            "reinstate": (Agent.Reinstated, _suspended),
-            "terminate": (Agent.Terminated, _terminated),
+            "warn": (Agent.Warned, _not_terminated),
+            "suspend": (Agent.Suspended, rules.agent_inactive),
+            "reinstate": (Agent.Reinstated, rules.not_suspended),
+            "terminate": (Agent.Terminated, _not_terminated),
         }[name]
 
         async def decide(s: Session) -> None:
@@ -180,8 +190,7 @@ class AgentService:
             agent = await s.load(streams.agent(cmd.agent), Agent)
             judge(rules.unknown_agent(agent, cmd.agent))
             assert agent is not None
-            if agent.forgotten:
-                raise Refused("already-forgotten", agent=cmd.agent)
+            judge(rules.already_forgotten(agent))
             # Key first: should the append fail, the person is erased anyway, and a
             # retried forget records the fact.
             await self.vault.destroy(ctx.tenant, subject(cmd.agent))
@@ -210,8 +219,8 @@ class AgentService:
         """Masked by default; in the clear only when asked (and allowed, by the caller).
         A forgotten agent's data cannot be produced at all: its key is gone."""
         found = await _load(self.store, tenant, agent)
-        if found is None:
-            raise Refused("unknown-agent", agent=agent)
+        judge(rules.unknown_agent(found, agent))
+        assert found is not None
         if found.forgotten:
             return ERASED_DATA
         key = await self.vault.get(tenant, subject(agent))
@@ -226,16 +235,8 @@ async def _load(store: EventStore, tenant: str, agent: str) -> Agent | None:
     return await load(store, tenant, streams.agent(agent), Agent)
 
 
-def _terminated(agent: Agent) -> Refused | None:
-    if agent.status == TERMINATED:
-        return Refused("agent-inactive", agent=agent.agent, status=agent.status)
-    return None
-
-
-def _suspended(agent: Agent) -> Refused | None:
-    if agent.status != SUSPENDED:
-        return Refused("not-suspended", agent=agent.agent, status=agent.status)
-    return None
+def _not_terminated(agent: Agent) -> Refused | None:
+    return rules.agent_inactive(agent, unless_terminated=True)
 
 
 async def _net_retail(s: Session, agent: str, periods: list[str]) -> dict[str, int]:

@@ -15,11 +15,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from domain.compliance.rules import days_of_cover, hoarding_70, recruiting_without_selling
+
 Cite = dict[str, Any]  # {"position": int, "stream": str, "name": str}
 
 # Every window the rules read is 30 days; keep a day more of the lists that are scanned,
 # so an event a little out of order still counts.
 WINDOW = timedelta(days=30)
+assert WINDOW == hoarding_70.WINDOW == days_of_cover.TRAILING == recruiting_without_selling.WINDOW
 KEEP = WINDOW + timedelta(days=1)
 MAX_CITES = 20  # an alert cites its evidence, not a period's whole history
 

@@ -2,9 +2,10 @@
 
 Monitor (monitor.py) feeds it the log; this part keeps the facts (facts.py), the
 deadlines still to come, which lasting conditions are ongoing, and turns a rule's
-numbers (rules.py) into a Breach with its stable key (alerts.breach_key). A lasting
-condition (days of cover, recruiting without selling, pyramid risk) raises once when it
-begins and again only after it has ended and begun anew, counted 1, 2, ...
+numbers (each rule's own module in rules/) into a Breach with its stable key
+(alerts.breach_key). A lasting condition (days of cover, recruiting without selling,
+pyramid risk) raises once when it begins and again only after it has ended and begun
+anew, counted 1, 2, ...
 """
 
 from __future__ import annotations
@@ -15,9 +16,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from domain.compliance import rules as r
 from domain.compliance.alerts import breach_key
 from domain.compliance.facts import MAX_CITES, Cite, Network
+from domain.compliance.rules import (
+    days_of_cover,
+    dispute_overdue,
+    entry_loading,
+    push_down,
+    pyramid_risk,
+)
+from domain.compliance.rules.thresholds import SEVERITIES, WARNING, Numbers, Thresholds
 from domain.periods import period_end, period_of, period_start
 from domain.policy.model import DEFAULT_POLICY, Policy
 
@@ -43,7 +51,7 @@ class Breach:
     rule: str
     agent: str
     severity: str
-    numbers: dict[str, r.Number]
+    numbers: Numbers
     cites: list[Cite]
     policy_version: int
     at: datetime  # the business time it was judged at
@@ -54,7 +62,7 @@ class Judging:
     def __init__(self) -> None:
         self.net = Network()
         self.policies: list[Policy] = [DEFAULT_POLICY]
-        self._thresholds: dict[int, r.Thresholds] = {}  # by policy version
+        self._thresholds: dict[int, Thresholds] = {}  # by policy version
         self.now: datetime | None = None
         self.swept: date | None = None
         self._day_end: datetime | None = None  # the end (UTC) of the CST day `swept`
@@ -72,7 +80,8 @@ class Judging:
         self._found: list[Breach] = []
         self._event: Seen | None = None
 
-    def thresholds(self) -> r.Thresholds:
+    def thresholds(self) -> Thresholds:
+        """Those of the policy in force now."""
         assert self.now is not None
         found = DEFAULT_POLICY
         for p in self.policies:  # as PolicyBook.in_force: the latest version in force
@@ -81,8 +90,18 @@ class Judging:
             ):
                 found = p
         if found.version not in self._thresholds:
-            self._thresholds[found.version] = r.Thresholds.of(found)
+            self._thresholds[found.version] = Thresholds.of(found)
         return self._thresholds[found.version]
+
+    def thresholds_of(self, version: int) -> Thresholds:
+        """Those of one version (one the log has not issued: those in force now)."""
+        found = self._thresholds.get(version)
+        if found is None:
+            policy = next((p for p in self.policies if p.version == version), None)
+            if policy is None:
+                return self.thresholds()
+            found = self._thresholds[version] = Thresholds.of(policy)
+        return found
 
     def _schedule(self, due: datetime, kind: str, ref: str) -> None:
         self._seq += 1
@@ -95,15 +114,17 @@ class Judging:
         rule: str,
         agent: str,
         parts: tuple[str | int, ...],
-        numbers: dict[str, r.Number],
+        numbers: Numbers,
         cites: list[Cite],
-        severity: str = r.WARNING,
+        severity: str = WARNING,
+        thresholds: Thresholds | None = None,
     ) -> str | None:
+        """`thresholds`: those that judged it, when not those in force now."""
         key = breach_key(rule, agent, *parts)
         if key in self.raised:
             return None
         assert self.now is not None and self._event is not None
-        t = self.thresholds()
+        t = self.thresholds() if thresholds is None else thresholds
         self.raised.add(key)
         self._found.append(
             Breach(
@@ -118,13 +139,13 @@ class Judging:
                 self._event.position,
             )
         )
-        if rule in (r.ENTRY_LOADING, r.PUSH_DOWN):
+        if rule in pyramid_risk.OPEN_ALERTS:
             self._open[key] = agent
             self._count_open(agent, +1)
         return key
 
     def _episode(
-        self, rule: str, agent: str, numbers: dict[str, r.Number] | None, cites: list[Cite]
+        self, rule: str, agent: str, numbers: Numbers | None, cites: list[Cite]
     ) -> None:
         """A lasting condition: raise when it begins, stay quiet while it lasts."""
         if numbers is None:
@@ -146,51 +167,51 @@ class Judging:
     def _judge_cover(self, agent: str) -> None:
         facts = self.net.agents.get(agent)
         assert self.now is not None and self._event is not None
-        if facts is None or self.now < facts.joined_at + r.COVER_MEMBERSHIP:
+        if facts is None or self.now < facts.joined_at + days_of_cover.MEMBERSHIP:
             return
         facts.forget_before(self.now)
         sold = facts.retail_units(self.now)
-        ongoing = (r.DAYS_OF_COVER, agent) in self._ongoing
-        if ongoing and r.cover_too_long(self.thresholds(), facts.on_hand, sold):
+        ongoing = (days_of_cover.RULE, agent) in self._ongoing
+        if ongoing and days_of_cover.lasts(self.thresholds(), facts.on_hand, sold):
             return  # it lasts: nothing to raise (_episode would stay quiet), no numbers
-        numbers = r.days_of_cover(self.thresholds(), facts.on_hand, sold)
+        numbers = days_of_cover.breach(self.thresholds(), facts.on_hand, sold)
         cites = []
         if numbers is not None and not ongoing:
             bought = [cite for _, _, cite in facts.purchases][-MAX_CITES:]
             cites = [facts.join_cite, *bought, self._event.cite]
-        self._episode(r.DAYS_OF_COVER, agent, numbers, cites)
+        self._episode(days_of_cover.RULE, agent, numbers, cites)
 
     def _judge_pyramid(self, root: str) -> None:
         facts = self.net.agents[root]
-        found = r.pyramid_risk(
+        found = pyramid_risk.breach(
             self.thresholds(),
             facts.levels,
             facts.members,
             self._internal.get(root, False),
             facts.open_alerts,
         )
-        current = self._ongoing.get((r.PYRAMID_RISK, root))
+        current = self._ongoing.get((pyramid_risk.RULE, root))
         if found is None:
-            self._ongoing.pop((r.PYRAMID_RISK, root), None)
+            self._ongoing.pop((pyramid_risk.RULE, root), None)
             return
         severity, numbers = found
-        if current is None or r.SEVERITIES.index(severity) > r.SEVERITIES.index(current):
-            self._episodes[(r.PYRAMID_RISK, root)] += 1
-            n = self._episodes[(r.PYRAMID_RISK, root)]
+        if current is None or SEVERITIES.index(severity) > SEVERITIES.index(current):
+            self._episodes[(pyramid_risk.RULE, root)] += 1
+            n = self._episodes[(pyramid_risk.RULE, root)]
             assert self._event is not None
             self._raise(
-                r.PYRAMID_RISK,
+                pyramid_risk.RULE,
                 root,
                 (severity, n),
                 numbers,
                 [facts.join_cite, self._event.cite],
                 severity,
             )
-            self._ongoing[(r.PYRAMID_RISK, root)] = severity
+            self._ongoing[(pyramid_risk.RULE, root)] = severity
 
     def _judge_pyramids(self) -> None:
         for name, facts in sorted(self.net.agents.items()):
-            if facts.members >= r.PYRAMID_MEMBERS:
+            if facts.members >= pyramid_risk.MEMBERS:
                 self._judge_pyramid(name)
 
     # deadlines
@@ -198,21 +219,22 @@ class Judging:
     def _joined_30_days(self, agent: str) -> None:
         facts = self.net.agents[agent]
         assert self._event is not None
-        numbers = r.entry_loading(
+        numbers = entry_loading.breach(
             self.thresholds(), facts.early_fen, facts.first_sale, facts.joined_at
         )
         if numbers is not None:
             cites = [facts.join_cite, *facts.early_cites, self._event.cite]
-            self._raise(r.ENTRY_LOADING, agent, (), numbers, cites)
+            self._raise(entry_loading.RULE, agent, (), numbers, cites)
         self._judge_cover(agent)
 
     def _dispute_due(self, dispute: str) -> None:
         agent, opened, answered, cite = self._disputes[dispute]
         assert self.now is not None and self._event is not None
-        numbers = r.dispute_overdue(opened, answered, self.now)
+        numbers = dispute_overdue.breach(opened, answered, self.now)
         if numbers is not None:
             numbers = {"dispute": dispute, **numbers}
-            self._raise(r.DISPUTE_OVERDUE, agent, (dispute,), numbers, [cite, self._event.cite])
+            cites = [cite, self._event.cite]
+            self._raise(dispute_overdue.RULE, agent, (dispute,), numbers, cites)
 
     def _period_end(self, period: str) -> None:
         if period in self._judged:
@@ -225,13 +247,14 @@ class Judging:
         roots = set(team) | {root for root, on in self._internal.items() if on}
         for root in roots:
             inside = team.get(root)
-            # as push-down: stock sold inside it, above its net retail (returns may
-            # make that negative; no stock sold inside is no internal selling)
-            self._internal[root] = inside is not None and inside.shipped > max(inside.retail, 0)
+            self._internal[root] = inside is not None and pyramid_risk.internal_selling(
+                inside.shipped, inside.retail
+            )
         for agent, sums in sorted(own.items()):
-            numbers = r.push_down(sums.shipped, sums.retail, period)
+            numbers = push_down.breach(sums.shipped, sums.retail, period)
             if numbers is not None:
-                self._raise(r.PUSH_DOWN, agent, (period,), numbers, [*sums.cites, self._event.cite])
+                cites = [*sums.cites, self._event.cite]
+                self._raise(push_down.RULE, agent, (period,), numbers, cites)
         for root in sorted(roots):
             self._judge_pyramid(root)
 

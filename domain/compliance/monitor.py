@@ -20,10 +20,17 @@ from typing import Any, cast
 
 from eventsourcing.persistence import JSONTranscoder
 
-from domain.compliance import rules as r
 from domain.compliance.alerts import STREAM_PREFIX
 from domain.compliance.facts import MAX_CITES, AgentFacts
 from domain.compliance.judging import Breach, Judging, Seen
+from domain.compliance.rules import (
+    days_of_cover,
+    dispute_overdue,
+    entry_loading,
+    hoarding_70,
+    recruiting_without_selling,
+    tax_flag,
+)
 from domain.events import Codec
 from domain.periods import cst_date, cst_day_end
 from domain.policy.model import DEFAULT_POLICY, from_document
@@ -118,7 +125,7 @@ class Monitor(Judging):
         d = e.data
         facts = AgentFacts(d["agent"], d["sponsor"], int(d["depth"]), e.at, e.cite)
         above = self.net.join(facts)
-        self._schedule(e.at + r.COVER_MEMBERSHIP, "joined", facts.agent)
+        self._schedule(e.at + days_of_cover.MEMBERSHIP, "joined", facts.agent)
         for name in above:
             self._judge_pyramid(name)
 
@@ -128,11 +135,10 @@ class Monitor(Judging):
             return
         facts.recruits.append((e.at, e.cite))
         facts.forget_before(e.at)
-        recruits = facts.recruits_in(e.at, r.RECRUIT_WINDOW)
-        numbers = r.recruiting_without_selling(
-            len(recruits), facts.sales_in(e.at, r.RECRUIT_WINDOW)
-        )
-        self._episode(r.RECRUITING, facts.agent, numbers, recruits)
+        window = recruiting_without_selling.WINDOW
+        recruits = facts.recruits_in(e.at, window)
+        numbers = recruiting_without_selling.breach(len(recruits), facts.sales_in(e.at, window))
+        self._episode(recruiting_without_selling.RULE, facts.agent, numbers, recruits)
 
     def _purchased(self, e: Seen) -> None:
         agent = _stock_agent(e.stream)
@@ -140,15 +146,16 @@ class Monitor(Judging):
         if facts is None:
             return
         facts.forget_before(e.at)
-        bought, cites = facts.bought_units(e.at, r.HOARDING_WINDOW)
+        bought, cites = facts.bought_units(e.at, hoarding_70.WINDOW)
         sold = facts.retail_units(e.at)
-        numbers = r.hoarding_70(self.thresholds(), bought, sold)
+        numbers = hoarding_70.breach(self.thresholds(), bought, sold)
         if numbers is not None:
             numbers = {"purchase": e.data["purchase"], **numbers}
-            self._raise(r.HOARDING_70, agent, (e.data["purchase"],), numbers, [e.cite, *cites])
+            purchase = (e.data["purchase"],)
+            self._raise(hoarding_70.RULE, agent, purchase, numbers, [e.cite, *cites])
         units, fen = _units_fen(e.data["lines"])
         facts.purchases.append((e.at, units, e.cite))
-        if e.at <= facts.joined_at + r.ENTRY_PURCHASE_WINDOW:
+        if e.at <= facts.joined_at + entry_loading.PURCHASE_WINDOW:
             facts.early_fen += fen
             if len(facts.early_cites) < MAX_CITES:
                 facts.early_cites.append(e.cite)
@@ -174,7 +181,7 @@ class Monitor(Judging):
         if sign > 0:
             facts.sales.append(e.at)
             facts.first_sale = facts.first_sale or e.at
-            self._ongoing.pop((r.RECRUITING, agent), None)  # it sells after all
+            self._ongoing.pop((recruiting_without_selling.RULE, agent), None)  # it sells after all
         self.net.add_retail(self._period_active(e.at), agent, sign * fen)
         self._judge_cover(agent)
 
@@ -199,14 +206,19 @@ class Monitor(Judging):
         total = d.get("total_fen", d.get("total"))
         if d.get("agent") is None or not isinstance(total, int):
             return
-        numbers = r.tax_flag(self.thresholds(), total, str(d["period"]))
+        # The statement's flag, decided at settlement by the version in force at the
+        # period's end: that version's threshold is the limit, and it judged the alert.
+        version = d.get("policy_version")
+        t = self.thresholds_of(version) if isinstance(version, int) else self.thresholds()
+        period = str(d["period"])
+        numbers = tax_flag.breach(d.get("tax_flag") is True, total, t.tax_flag_fen, period)
         if numbers is not None:
-            self._raise(r.TAX_FLAG, str(d["agent"]), (str(d["period"]),), numbers, [e.cite])
+            self._raise(tax_flag.RULE, str(d["agent"]), (period,), numbers, [e.cite], thresholds=t)
 
     def _dispute_opened(self, e: Seen) -> None:
         dispute = str(e.data["dispute"])
         self._disputes[dispute] = (str(e.data["agent"]), e.at, None, e.cite)
-        self._schedule(e.at + r.DISPUTE_ANSWER, "dispute", dispute)
+        self._schedule(e.at + dispute_overdue.ANSWER_WITHIN, "dispute", dispute)
 
     def _dispute_answered(self, e: Seen) -> None:
         dispute = str(e.data["dispute"])

@@ -20,9 +20,16 @@ from domain.compliance.commands import (
     Tick,
 )
 from domain.compliance.disputes import RESOLVED, Dispute, dispute_stream, parse_subject
-from domain.errors import Refused, judge
+from domain.compliance.rules.refusals import (
+    already_resolved,
+    duplicate_dispute,
+    unknown_alert,
+    unknown_dispute,
+)
+from domain.errors import judge
 from domain.events import create, streams, trigger
 from domain.handling import Accepted, Context, Decision, Session, execute, load
+from domain.orders.rules import unknown_sale
 from domain.orders.sales import Sale
 from domain.policy.service import load_policy
 from domain.ports import EventStore
@@ -30,17 +37,17 @@ from domain.ports import EventStore
 
 async def _dispute(s: Session, dispute: str) -> Dispute:
     found = await s.load(dispute_stream(dispute), Dispute)
-    judge(Refused("unknown-dispute", dispute=dispute) if found is None else None)
+    judge(unknown_dispute(found, dispute))
     assert found is not None
-    judge(Refused("already-resolved", dispute=dispute) if found.status == RESOLVED else None)
+    judge(already_resolved(found.status == RESOLVED, dispute=dispute))
     return found
 
 
 async def _alert(s: Session, alert: str) -> Alert:
     found = await s.load(alert_stream(alert), Alert)
-    judge(Refused("unknown-alert", alert=alert) if found is None else None)
+    judge(unknown_alert(found, alert))
     assert found is not None
-    judge(Refused("already-resolved", alert=alert) if not found.open else None)
+    judge(already_resolved(not found.open, alert=alert))
     return found
 
 
@@ -69,8 +76,8 @@ class ComplianceService:
             existing = await s.load(dispute_stream(cmd.dispute), Dispute)
             judge(
                 unknown_agent(agent, cmd.agent),
-                Refused("unknown-sale", sale=ref) if kind == "sale" and sale is None else None,
-                Refused("duplicate-dispute", dispute=cmd.dispute) if existing else None,
+                unknown_sale(sale, ref) if kind == "sale" else None,
+                duplicate_dispute(existing, cmd.dispute),
             )
             dispute = create(
                 Dispute,

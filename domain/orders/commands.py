@@ -1,4 +1,6 @@
-"""Commands about products, stock and sales. Shape is checked here; rules elsewhere."""
+"""Commands about products, stock and sales. Their shape is checked where they are
+parsed (domain.journal); here only what the rules rely on: quantities above zero, no
+negative price, lines one per SKU (and priced, for a sale)."""
 
 from __future__ import annotations
 
@@ -15,9 +17,7 @@ class OrderLine:
     unit_price: int | None = None  # fen
 
     def __post_init__(self) -> None:
-        if not isinstance(self.sku, str) or not self.sku:
-            raise ValueError("sku must be a non-empty string")
-        if not isinstance(self.qty, int) or isinstance(self.qty, bool) or self.qty <= 0:
+        if self.qty <= 0:
             raise ValueError(f"qty of {self.sku} must be a positive integer")
         if self.unit_price is not None and self.unit_price < 0:
             raise ValueError(f"unit_price of {self.sku} must not be negative")
@@ -42,8 +42,6 @@ class ListProduct:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "at", require_aware(self.at))
-        if not self.sku or not self.name:
-            raise ValueError("sku and name must be non-empty")
         if self.retail_price <= 0:
             raise ValueError("retail_price must be above zero")
 
@@ -70,8 +68,6 @@ class RecordSale:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "at", require_aware(self.at))
-        if not self.sale:
-            raise ValueError("sale must be a non-empty string")
         _lines(self.lines, priced=True)
 
 

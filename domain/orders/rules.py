@@ -1,5 +1,6 @@
-"""The rules of stock purchases, retail sales, returns and buy-back. Each returns a
-Refused or None; the service raises the one that answers first."""
+"""The rules of stock purchases, retail sales, returns and buy-back, each named after
+the code it answers with. Each returns a Refused or None (or a list, one per line); the
+service raises the one that answers first."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from domain.agents.model import Agent
-from domain.errors import Refused
+from domain.errors import Refused, Rule
 from domain.money import format_cny, round_fen, share_of
 from domain.orders.commands import OrderLine
 from domain.orders.products import Product
@@ -16,59 +17,63 @@ from domain.orders.sales import Sale
 from domain.orders.stock import Batch, Stock
 from domain.policy.model import Policy
 
+# unknown references
 
-def unknown_products(
+
+def unknown_product(
     lines: tuple[OrderLine, ...], products: Mapping[str, Product | None]
 ) -> list[Refused | None]:
-    return [Refused("unknown-product", sku=ln.sku) for ln in lines if products[ln.sku] is None]
+    return [Refused(Rule.UNKNOWN_PRODUCT, sku=ln.sku) for ln in lines if products[ln.sku] is None]
 
 
-def seller_is_sponsor(buyer: Agent, seller: Agent) -> Refused | None:
+def unknown_sale(sale: Sale | None, name: str) -> Refused | None:
+    return Refused(Rule.UNKNOWN_SALE, sale=name) if sale is None else None
+
+
+# duplicates
+
+
+def duplicate_sale(existing: Sale | None, name: str) -> Refused | None:
+    return Refused(Rule.DUPLICATE_SALE, sale=name) if existing is not None else None
+
+
+# structure
+
+
+def not_your_downline(buyer: Agent, seller: Agent) -> Refused | None:
     # An agent sells stock to its DIRECT downline only: the buyer's own sponsor.
     if buyer.sponsor != seller.agent:
         return Refused(
-            "not-your-downline", buyer=buyer.agent, seller=seller.agent, sponsor=buyer.sponsor
+            Rule.NOT_YOUR_DOWNLINE, buyer=buyer.agent, seller=seller.agent, sponsor=buyer.sponsor
         )
     return None
 
 
-def seller_tier_above(policy: Policy, buyer: Agent, seller: Agent) -> Refused | None:
-    known = policy.share(buyer.tier) is not None and policy.share(seller.tier) is not None
-    if known and not policy.is_above(seller.tier, buyer.tier):
-        return Refused("tier-order", seller_tier=seller.tier, buyer_tier=buyer.tier)
-    return None
+# money
 
 
-def tier_price(policy: Policy, tier: str, product: Product) -> int | None:
+def tier_unit_price(policy: Policy, tier: str, product: Product) -> int | None:
+    """What a buyer of `tier` pays for one unit (None: the policy has no such tier)."""
     share = policy.share(tier)
     return None if share is None else share_of(product.retail_price, share)
 
 
-def tier_prices(
+def tier_price(
     policy: Policy, buyer: Agent, lines: tuple[OrderLine, ...], products: Mapping[str, Product]
 ) -> list[Refused | None]:
     found: list[Refused | None] = []
     for line in lines:
-        price = tier_price(policy, buyer.tier, products[line.sku])
+        price = tier_unit_price(policy, buyer.tier, products[line.sku])
         if line.unit_price is not None and price is not None and line.unit_price != price:
             found.append(
                 Refused(
-                    "tier-price",
+                    Rule.TIER_PRICE,
                     sku=line.sku,
                     tier=buyer.tier,
                     unit_price=format_cny(line.unit_price),
                     tier_price=format_cny(price),
                 )
             )
-    return found
-
-
-def enough_stock(stock: Stock | None, lines: tuple[OrderLine, ...]) -> list[Refused | None]:
-    found: list[Refused | None] = []
-    for line in lines:
-        on_hand = stock.on_hand(line.sku) if stock else 0
-        if line.qty > on_hand:
-            found.append(Refused("insufficient-stock", sku=line.sku, qty=line.qty, on_hand=on_hand))
     return found
 
 
@@ -84,7 +89,7 @@ def price_floor(
             floor = -round_fen(-Decimal(retail) * policy.price_floor)  # rounded up
             found.append(
                 Refused(
-                    "price-floor",
+                    Rule.PRICE_FLOOR,
                     sku=line.sku,
                     unit_price=format_cny(line.unit_price),
                     floor=format_cny(floor),
@@ -94,14 +99,28 @@ def price_floor(
     return found
 
 
-def returnable(sale: Sale, lines: tuple[OrderLine, ...]) -> list[Refused | None]:
+# quantities and time
+
+
+def insufficient_stock(stock: Stock | None, lines: tuple[OrderLine, ...]) -> list[Refused | None]:
+    found: list[Refused | None] = []
+    for line in lines:
+        on_hand = stock.on_hand(line.sku) if stock else 0
+        if line.qty > on_hand:
+            found.append(
+                Refused(Rule.INSUFFICIENT_STOCK, sku=line.sku, qty=line.qty, on_hand=on_hand)
+            )
+    return found
+
+
+def return_exceeds_sale(sale: Sale, lines: tuple[OrderLine, ...]) -> list[Refused | None]:
     found: list[Refused | None] = []
     for line in lines:
         left = sale.returnable(line.sku)
         if line.qty > left:
             found.append(
                 Refused(
-                    "return-exceeds-sale",
+                    Rule.RETURN_EXCEEDS_SALE,
                     sale=sale.sale,
                     sku=line.sku,
                     qty=line.qty,
@@ -121,7 +140,7 @@ def return_window(
     if hq_approved and reason and reason.strip():
         return None
     return Refused(
-        "return-window",
+        Rule.RETURN_WINDOW,
         sale=sale.sale,
         days=(at - sale.sold_at).days,
         window_days=policy.return_days,
@@ -154,10 +173,28 @@ def buyback_price(policy: Policy, line: OrderLine, batch: Batch) -> Refused | No
         return None
     if Decimal(line.unit_price) < Decimal(batch.unit_price) * policy.buyback_share:
         return Refused(
-            "buyback-price",
+            Rule.BUYBACK_PRICE,
             sku=line.sku,
             unit_price=format_cny(line.unit_price),
             price_paid=format_cny(batch.unit_price),
             minimum=format_cny(-round_fen(-Decimal(batch.unit_price) * policy.buyback_share)),
+        )
+    return None
+
+
+def not_resalable(agent: str, resalable: bool) -> Refused | None:
+    """HQ buys back only units it can sell again."""
+    return None if resalable else Refused(Rule.NOT_RESALABLE, agent=agent)
+
+
+def buyback_window(policy: Policy, line: OrderLine, eligible: int) -> Refused | None:
+    """Only units bought within the window (and still on hand) are bought back."""
+    if line.qty > eligible:
+        return Refused(
+            Rule.BUYBACK_WINDOW,
+            sku=line.sku,
+            qty=line.qty,
+            eligible=eligible,
+            days=policy.buyback_days,
         )
     return None

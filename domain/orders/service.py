@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from domain.agents.model import Agent
-from domain.agents.rules import must_be_active, unknown_agent
+from domain.agents.rules import agent_inactive, tier_order, unknown_agent, unknown_tier
 from domain.errors import Refused, judge
 from domain.events import create, streams, trigger
 from domain.handling import Accepted, AggregateCache, Context, Decision, Session, execute, load
@@ -22,16 +22,15 @@ from domain.orders.stock import Line, Stock
 from domain.periods import period_of, period_stream
 from domain.policy.service import load_policy
 from domain.ports import EventStore
+from domain.settlement import rules as settlement_rules
 from domain.settlement.model import SettlementPeriod
 
 
 async def period_closed(s: Session) -> Refused | None:
-    """Once a period is closed, nothing may be recorded with a business time inside it:
-    its statements were issued from what it held."""
+    """period-closed, judged on the period of the command's business time."""
     period = period_of(s.at)
-    if await s.load(period_stream(period), SettlementPeriod) is not None:
-        return Refused("period-closed", period=period)
-    return None
+    closed = await s.load(period_stream(period), SettlementPeriod)
+    return settlement_rules.period_closed(period, closed is not None)
 
 
 async def _stock(s: Session, agent: str) -> Stock:
@@ -92,25 +91,29 @@ class OrderService:
             judge(
                 unknown_agent(buyer, cmd.buyer),
                 unknown_agent(seller, cmd.seller) if cmd.seller is not None else None,
-                *rules.unknown_products(cmd.lines, products),
+                *rules.unknown_product(cmd.lines, products),
             )
             assert buyer is not None
             known = {sku: p for sku, p in products.items() if p is not None}
             seller_stock = await _stock(s, seller.agent) if seller is not None else None
             judge(
-                must_be_active(buyer),
-                must_be_active(seller),
-                rules.seller_is_sponsor(buyer, seller) if seller else None,
-                rules.seller_tier_above(s.policy, buyer, seller) if seller else None,
-                *rules.tier_prices(s.policy, buyer, cmd.lines, known),
-                *(rules.enough_stock(seller_stock, cmd.lines) if seller else []),
+                agent_inactive(buyer),
+                agent_inactive(seller),
+                rules.not_your_downline(buyer, seller) if seller else None,
+                tier_order(
+                    s.policy, seller.tier, buyer.tier, seller_tier=seller.tier,
+                    buyer_tier=buyer.tier,
+                ) if seller else None,
+                *rules.tier_price(s.policy, buyer, cmd.lines, known),
+                *(rules.insufficient_stock(seller_stock, cmd.lines) if seller else []),
                 await period_closed(s),
             )
             lines: list[Line] = []
             for ln in cmd.lines:
-                price = rules.tier_price(s.policy, buyer.tier, known[ln.sku])
+                price = rules.tier_unit_price(s.policy, buyer.tier, known[ln.sku])
                 if price is None:
-                    raise Refused("unknown-tier", tier=buyer.tier, policy_version=s.policy.version)
+                    judge(unknown_tier(s.policy, buyer.tier))
+                    raise AssertionError("a tier without a share is unknown")
                 lines.append({"sku": ln.sku, "qty": ln.qty, "unit_price": price})
             stock = await _stock(s, buyer.agent)
             purchase = f"{buyer.agent}-P{stock.version + 1}"
@@ -142,16 +145,16 @@ class OrderService:
             existing = await s.load(streams.sale(cmd.sale), Sale)
             judge(
                 unknown_agent(seller, cmd.seller),
-                *rules.unknown_products(cmd.lines, products),
-                Refused("duplicate-sale", sale=cmd.sale) if existing is not None else None,
+                *rules.unknown_product(cmd.lines, products),
+                rules.duplicate_sale(existing, cmd.sale),
             )
             assert seller is not None
             known = {sku: p for sku, p in products.items() if p is not None}
             stock = await _stock(s, seller.agent)
             judge(
-                must_be_active(seller),
+                agent_inactive(seller),
                 *rules.price_floor(s.policy, cmd.lines, known),
-                *rules.enough_stock(stock, cmd.lines),
+                *rules.insufficient_stock(stock, cmd.lines),
                 await period_closed(s),
             )
             lines: list[Line] = [
@@ -181,11 +184,11 @@ class OrderService:
         async def decide(s: Session) -> None:
             assert s.policy is not None
             sale = await s.load(streams.sale(cmd.sale), Sale)
-            judge(Refused("unknown-sale", sale=cmd.sale) if sale is None else None)
+            judge(rules.unknown_sale(sale, cmd.sale))
             assert sale is not None
             judge(
                 rules.return_window(s.policy, sale, cmd.at, cmd.reason, cmd.hq_approved),
-                *rules.returnable(sale, cmd.lines),
+                *rules.return_exceeds_sale(sale, cmd.lines),
                 await period_closed(s),
             )
             lines: list[Line] = [
@@ -215,25 +218,14 @@ class OrderService:
             assert s.policy is not None
             agent = await s.load(streams.agent(cmd.agent), Agent)
             products = await _products(s, cmd.lines)
-            judge(unknown_agent(agent, cmd.agent), *rules.unknown_products(cmd.lines, products))
+            judge(unknown_agent(agent, cmd.agent), *rules.unknown_product(cmd.lines, products))
             stock = await _stock(s, cmd.agent)
-            found: list[Refused | None] = [
-                None if cmd.resalable else Refused("not-resalable", agent=cmd.agent)
-            ]
-            found += rules.enough_stock(stock, cmd.lines)
+            found: list[Refused | None] = [rules.not_resalable(cmd.agent, cmd.resalable)]
+            found += rules.insufficient_stock(stock, cmd.lines)
             lines: list[Line] = []
             for ln in cmd.lines:
                 taken, eligible = rules.buyback_batches(s.policy, stock, ln, cmd.at)
-                if ln.qty > eligible:
-                    found.append(
-                        Refused(
-                            "buyback-window",
-                            sku=ln.sku,
-                            qty=ln.qty,
-                            eligible=eligible,
-                            days=s.policy.buyback_days,
-                        )
-                    )
+                found.append(rules.buyback_window(s.policy, ln, eligible))
                 for batch, qty in taken:
                     found.append(rules.buyback_price(s.policy, ln, batch))
                     price = batch.unit_price if ln.unit_price is None else ln.unit_price

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from domain.errors import Refused, judge
+from domain.errors import judge
 from domain.events import create, streams, trigger
 from domain.handling import Accepted, AggregateCache, Context, Session, execute
 from domain.policy.book import PolicyBook, policy_in_force
-from domain.policy.limits import breach
 from domain.policy.model import Policy, from_document, to_document
+from domain.policy.rules import hard_limit, policy_version
 from domain.ports import EventStore
 
 
@@ -43,14 +43,7 @@ class PolicyService:
             latest = book.latest
             version = cmd.version if cmd.version is not None else latest.version + 1
             policy = from_document(cmd.document, version, effective, book.in_force(effective))
-            wrong_version = None
-            if version != latest.version + 1 or (
-                latest.effective_from is not None and effective < latest.effective_from
-            ):
-                wrong_version = Refused(
-                    "policy-version", version=version, expected=latest.version + 1
-                )
-            judge(breach(policy), wrong_version)
+            judge(hard_limit(policy), policy_version(version, effective, latest))
             trigger(
                 book,
                 PolicyBook.PolicyIssued,

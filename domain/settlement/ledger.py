@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from domain.compliance.rules import tax_flag
 from domain.periods import period_end, period_of, require_aware
 from domain.settlement.commissions import clawback_lines, sale_lines
 from domain.settlement.facts import AdjustmentFact, Line, ReturnFact, SaleFact, Statement
@@ -62,7 +63,8 @@ class Ledger:
 
     def __init__(self, plan: CommissionPlan | PlanFor = DEFAULT_PLAN) -> None:
         # The plan in force at a sale's business time pays it; the one in force at the
-        # close sets the tax threshold (a command is judged by the version at its time).
+        # period's end (when DOMAIN.md closes it, whenever the close is recorded) decides
+        # the tax flag, once: the tax-flag alert reads it from the statement.
         fixed = plan
         self._plan_for: PlanFor = (
             (lambda _at: fixed) if isinstance(fixed, CommissionPlan) else fixed
@@ -224,7 +226,9 @@ class Ledger:
                 agent=agent,
                 period=period,
                 lines=tuple(agent_lines),
-                tax_flag=sum(line.amount_fen for line in agent_lines) > closing.tax_flag_fen,
+                tax_flag=tax_flag.flagged(
+                    sum(line.amount_fen for line in agent_lines), closing.tax_flag_fen
+                ),
                 policy_version=closing.version,
             )
             for agent, agent_lines in sorted(lines.items())

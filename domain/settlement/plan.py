@@ -2,8 +2,9 @@
 
 A plan is cut from a policy (`plan_from_policy`) rather than being the policy itself, so
 the maths depends on a dozen numbers and an export verifier can build one from a
-PolicyIssued document without the rest of the domain. The hard limits are checked here
-again, because a payout that breaks them must be impossible, not merely refused upstream.
+PolicyIssued document without the rest of the domain. The hard limits (policy/limits.py)
+are checked here again, because a payout that breaks them must be impossible, not merely
+refused upstream.
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Protocol
 
+from domain.policy.limits import MAX_COMMISSION_SHARE, MAX_OVERRIDE_LEVELS
+
 D = Decimal
 
-# Hard limits (DOMAIN.md): no policy version may go beyond these.
-MAX_OVERRIDE_LEVELS = 1
-MAX_CAP = D("0.30")
 
 # DOMAIN.md, default policy (version 1): first 5,000.00 at 0%, to 20,000.00 at 3%, above at 5%.
 DEFAULT_BRACKETS: tuple[tuple[int, Decimal], ...] = (
@@ -48,7 +48,7 @@ class CommissionPlan:
     return_days: int = 7
     override_levels: int = 0
     override_rate: Decimal = NO_OVERRIDE
-    cap: Decimal = MAX_CAP
+    cap: Decimal = MAX_COMMISSION_SHARE
     tax_flag_fen: int = 5_000_000
 
     def __post_init__(self) -> None:
@@ -66,9 +66,10 @@ class CommissionPlan:
                 f"hard-limit: at most {MAX_OVERRIDE_LEVELS} override level, "
                 f"not {self.override_levels}"
             )
-        if self.cap > MAX_CAP:
+        if self.cap > MAX_COMMISSION_SHARE:
             raise ValueError(
-                f"hard-limit: commissions capped at {MAX_CAP} of a sale, not {self.cap}"
+                f"hard-limit: commissions capped at {MAX_COMMISSION_SHARE} of a sale, "
+                f"not {self.cap}"
             )
         if self.return_days < 0 or self.tax_flag_fen < 0:
             raise ValueError("return_days and tax_flag_fen must not be negative")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain.errors import Refused
+from domain.errors import judge
 from domain.events import create
 from domain.handling import Accepted, Context, Session, execute
-from domain.periods import parse_period, period_end, period_stream
+from domain.periods import parse_period, period_stream
 from domain.policy.service import load_policy
 from domain.ports import EventStore
 from domain.settlement.facts import Statement
@@ -20,6 +20,7 @@ from domain.settlement.model import (
     line_document,
     statement_stream,
 )
+from domain.settlement.rules import period_closed, period_open
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,18 +37,16 @@ class SettlementService:
         parse_period(cmd.period)
 
         async def decide(s: Session) -> None:
-            if await s.load(period_stream(cmd.period), SettlementPeriod) is not None:
-                raise Refused("period-closed", period=cmd.period)
-            ends = period_end(cmd.period)
-            if cmd.at < ends:
-                raise Refused("period-open", period=cmd.period, ends_at=ends.isoformat())
+            closed = await s.load(period_stream(cmd.period), SettlementPeriod)
+            judge(period_closed(cmd.period, closed is not None))
+            judge(period_open(cmd.period, cmd.at))
             history = await replay(self.store, ctx.tenant)
             try:
                 statements = history.ledger.close(cmd.period)
-            except SettlementError as error:  # a later period is closed already
-                raise Refused(
-                    "period-closed", period=cmd.period, last_closed=history.ledger.last_closed
-                ) from error
+            except SettlementError:  # a later period is closed already
+                last = history.ledger.last_closed
+                judge(period_closed(cmd.period, True, last_closed=last))
+                raise
             self._record(s, cmd, statements)
 
         return await execute(self.store, ctx, cmd.at, "close_period", decide, load_policy)

@@ -11,12 +11,22 @@ from typing import Any
 
 import pytest
 
-from domain.compliance import rules as r
 from domain.compliance.judging import Breach, Seen
 from domain.compliance.monitor import Monitor
+from domain.compliance.rules import (
+    days_of_cover,
+    dispute_overdue,
+    entry_loading,
+    hoarding_70,
+    push_down,
+    pyramid_risk,
+    recruiting_without_selling,
+    tax_flag,
+)
+from domain.compliance.rules.thresholds import Thresholds
 from domain.policy.model import DEFAULT_POLICY, to_document
 
-T = r.Thresholds.of(DEFAULT_POLICY)
+T = Thresholds.of(DEFAULT_POLICY)
 T0 = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)  # 09:00 CST
 DAY = timedelta(days=1)
 
@@ -29,18 +39,18 @@ def test_the_default_thresholds_come_from_the_policy() -> None:
         Decimal("0.70"), 90, 200_000, 5_000_000,
     )  # fmt: skip
     assert T.overrides_on is False
-    custom = r.Thresholds.of(replace(DEFAULT_POLICY, version=2, hoarding_share=Decimal("0.5")))
-    assert r.hoarding_70(custom, 100, 50) is None
+    custom = Thresholds.of(replace(DEFAULT_POLICY, version=2, hoarding_share=Decimal("0.5")))
+    assert hoarding_70.breach(custom, 100, 50) is None
 
 
 @pytest.mark.parametrize(("sold", "breach"), [(69, True), (70, False), (100, False)])
 def test_hoarding_70_breaks_below_seventy_percent_sold(sold: int, breach: bool) -> None:
-    assert (r.hoarding_70(T, 100, sold) is not None) is breach
+    assert (hoarding_70.breach(T, 100, sold) is not None) is breach
 
 
 def test_hoarding_70_needs_units_bought_before() -> None:
-    assert r.hoarding_70(T, 0, 0) is None
-    assert r.hoarding_70(T, 200, 0) == {
+    assert hoarding_70.breach(T, 0, 0) is None
+    assert hoarding_70.breach(T, 200, 0) == {
         "bought_units_30d": 200, "sold_units_30d": 0, "sold_share": "0.0000",
         "required_share": "0.70",
     }  # fmt: skip
@@ -51,37 +61,37 @@ def test_hoarding_70_needs_units_bought_before() -> None:
     [(90, 30, False), (91, 30, True), (1, 0, True), (0, 0, False), (0, 10, False)],
 )
 def test_days_of_cover_breaks_above_ninety_days(on_hand: int, sold_30d: int, breach: bool) -> None:
-    assert (r.days_of_cover(T, on_hand, sold_30d) is not None) is breach
+    assert (days_of_cover.breach(T, on_hand, sold_30d) is not None) is breach
 
 
 def test_days_of_cover_without_sales_is_infinite() -> None:
-    found = r.days_of_cover(T, 5, 0)
+    found = days_of_cover.breach(T, 5, 0)
     assert found is not None and found["days_of_cover"] == "infinite"
 
 
 def test_push_down_breaks_when_downline_sales_exceed_own_retail() -> None:
-    assert r.push_down(297_000, 297_000, "2026-03") is None
-    assert r.push_down(0, -100_000, "2026-02") is None  # more returned than sold, none down
-    assert r.push_down(297_001, 297_000, "2026-03") == {
+    assert push_down.breach(297_000, 297_000, "2026-03") is None
+    assert push_down.breach(0, -100_000, "2026-02") is None  # more returned than sold, none down
+    assert push_down.breach(297_001, 297_000, "2026-03") == {
         "period": "2026-03", "downline_stock_sales": "2970.01", "own_net_retail": "2970.00",
     }  # fmt: skip
 
 
 @pytest.mark.parametrize(("fen", "breach"), [(200_000, False), (200_001, True)])
 def test_entry_loading_breaks_above_two_thousand(fen: int, breach: bool) -> None:
-    assert (r.entry_loading(T, fen, None, T0) is not None) is breach
+    assert (entry_loading.breach(T, fen, None, T0) is not None) is breach
 
 
 def test_entry_loading_is_cleared_by_a_sale_within_thirty_days_only() -> None:
-    assert r.entry_loading(T, 500_000, T0 + 30 * DAY - timedelta(seconds=1), T0) is None
-    assert r.entry_loading(T, 500_000, T0 + 30 * DAY, T0) is not None
+    assert entry_loading.breach(T, 500_000, T0 + 30 * DAY - timedelta(seconds=1), T0) is None
+    assert entry_loading.breach(T, 500_000, T0 + 30 * DAY, T0) is not None
 
 
 @pytest.mark.parametrize(
     ("recruits", "sales", "breach"), [(4, 0, False), (5, 0, True), (5, 1, False)]
 )
 def test_recruiting_without_selling_at_five(recruits: int, sales: int, breach: bool) -> None:
-    assert (r.recruiting_without_selling(recruits, sales) is not None) is breach
+    assert (recruiting_without_selling.breach(recruits, sales) is not None) is breach
 
 
 @pytest.mark.parametrize(
@@ -91,28 +101,29 @@ def test_recruiting_without_selling_at_five(recruits: int, sales: int, breach: b
 def test_pyramid_risk_by_levels_and_members(
     levels: int, members: int, severity: str | None
 ) -> None:
-    found = r.pyramid_risk(T, levels, members, True, 0)
+    found = pyramid_risk.breach(T, levels, members, True, 0)
     assert (found[0] if found else None) == severity
 
 
 def test_pyramid_risk_needs_one_of_its_conditions() -> None:
-    assert r.pyramid_risk(T, 3, 40, False, 0) is None
-    assert r.pyramid_risk(T, 3, 40, False, 1) is not None  # an open alert inside
-    overrides = r.Thresholds.of(replace(DEFAULT_POLICY, override_levels=1))
-    assert r.pyramid_risk(overrides, 3, 40, False, 0) is not None
+    assert pyramid_risk.breach(T, 3, 40, False, 0) is None
+    assert pyramid_risk.breach(T, 3, 40, False, 1) is not None  # an open alert inside
+    overrides = Thresholds.of(replace(DEFAULT_POLICY, override_levels=1))
+    assert pyramid_risk.breach(overrides, 3, 40, False, 0) is not None
 
 
-@pytest.mark.parametrize(("total", "breach"), [(5_000_000, False), (5_000_001, True)])
-def test_tax_flag_above_fifty_thousand(total: int, breach: bool) -> None:
-    assert (r.tax_flag(T, total, "2026-03") is not None) is breach
+@pytest.mark.parametrize(("total", "flag"), [(5_000_000, False), (5_000_001, True)])
+def test_tax_flag_above_fifty_thousand(total: int, flag: bool) -> None:
+    assert tax_flag.flagged(total, T.tax_flag_fen) is flag
+    assert (tax_flag.breach(flag, total, T.tax_flag_fen, "2026-03") is not None) is flag
 
 
 def test_dispute_overdue_at_forty_eight_hours_unanswered() -> None:
     h48 = T0 + timedelta(hours=48)
-    assert r.dispute_overdue(T0, None, h48 - timedelta(seconds=1)) is None
-    assert r.dispute_overdue(T0, None, h48) is not None
-    assert r.dispute_overdue(T0, h48 - timedelta(seconds=1), h48) is None
-    assert r.dispute_overdue(T0, h48, h48) is not None  # answered too late
+    assert dispute_overdue.breach(T0, None, h48 - timedelta(seconds=1)) is None
+    assert dispute_overdue.breach(T0, None, h48) is not None
+    assert dispute_overdue.breach(T0, h48 - timedelta(seconds=1), h48) is None
+    assert dispute_overdue.breach(T0, h48, h48) is not None  # answered too late
 
 
 # through the Monitor, with hand-built events
@@ -255,10 +266,34 @@ def test_tax_flag_from_a_statement_issued() -> None:
     log = Log()
     at = datetime(2026, 3, 31, 16, 0, tzinfo=UTC)
     log.add(at, "statement-A1-2026-03", "StatementIssued", agent="A1", period="2026-03",
-            total_fen=5_000_000)  # fmt: skip
+            total_fen=5_000_000, tax_flag=False, policy_version=1)  # fmt: skip
     log.add(at, "statement-B1-2026-03", "StatementIssued", agent="B1", period="2026-03",
-            total_fen=5_000_001)  # fmt: skip
+            total_fen=5_000_001, tax_flag=True, policy_version=1)  # fmt: skip
     assert log.raised() == ["tax-flag:B1:2026-03"]
+
+
+def test_the_tax_flag_alert_reads_the_statements_flag_when_the_policy_changed_before_the_close(
+) -> None:
+    """The period ends under version 1 (flag above 50,000.00); version 2, in force from
+    the next day, flags above 100.00 and then above 100,000.00; the close comes after.
+    Settlement decided each flag by version 1, at the period's end: the alerts agree with
+    the statements, and cite version 1's limit, whatever is in force at the close."""
+    log = Log()
+    end = datetime(2026, 3, 31, 16, 0, tzinfo=UTC)  # 2026-04-01 00:00 CST
+    lower = to_document(replace(DEFAULT_POLICY, tax_flag_fen=10_000))
+    log.add(end + DAY, "policy", "PolicyIssued", version=2, effective_from=end + DAY,
+            document=lower)  # fmt: skip
+    close = end + 2 * DAY
+    log.add(close, "statement-A1-2026-03", "StatementIssued", agent="A1", period="2026-03",
+            total_fen=20_000, tax_flag=False, policy_version=1)  # fmt: skip
+    assert log.raised() == []  # 200.00 is above version 2's 100.00, not version 1's limit
+    higher = to_document(replace(DEFAULT_POLICY, tax_flag_fen=10_000_000))
+    log.add(close, "policy", "PolicyIssued", version=3, effective_from=close, document=higher)
+    log.add(close, "statement-B1-2026-03", "StatementIssued", agent="B1", period="2026-03",
+            total_fen=5_000_001, tax_flag=True, policy_version=1)  # fmt: skip
+    [alert] = log.found
+    assert (alert.key, alert.policy_version) == ("tax-flag:B1:2026-03", 1)
+    assert alert.numbers == {"period": "2026-03", "total": "50000.01", "limit": "50000.00"}
 
 
 def test_dispute_overdue_through_the_monitor() -> None:

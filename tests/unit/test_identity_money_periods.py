@@ -7,7 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from domain.agents.identity import birth_date, check_character, check_identity, mask_id_number
+from domain.agents.identity import birth_date, check_character, mask_id_number
+from domain.agents.rules import invalid_id_number, under_age
+from domain.errors import Refused, first
 from domain.money import format_cny, parse_cny, round_fen, share_of
 from domain.periods import last_periods, period_end, period_of, period_start
 
@@ -15,6 +17,11 @@ from domain.periods import last_periods, period_end, period_of, period_start
 FEB_30 = "11010119930230123"  # right check digit, no such day
 NEXT_YEAR = "11010120270101123"  # born after the business time
 VALID = ["110101198001011005", "11010119960517116X", "11010119841123122X", "110101201003017894"]
+
+
+
+def check_identity(number: str, at: datetime) -> Refused | None:
+    return first([invalid_id_number(number, at), under_age(number, at)])
 
 
 @pytest.mark.parametrize("number", VALID)

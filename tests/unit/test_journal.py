@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from domain.journal import run_journal
+import pytest
+
+from domain.journal import Malformed, parse_line, run_journal
 from domain.ports import EventStore
 from eventstore.memory import InMemoryEventStore
 from eventstore.memory_vault import InMemoryKeyVault
-from tests.unit.world import BASE, line
+from tests.unit.world import BASE, join, line
 
 AT = "2026-01-12T09:00:00+08:00"
 
@@ -34,6 +36,36 @@ async def test_malformed_lines_are_reported_with_their_number_and_record_nothing
     assert summary.lines == len(BASE) + len(bad)  # the blank line is not a line
     events = await store.read_all("t", limit=100_000)
     assert all(e.metadata["request_id"] in {f"line:{n}" for n in range(1, 9)} for e in events)
+
+
+@pytest.mark.parametrize(
+    ("command", "what"),
+    [
+        (line(AT, "suspend", agent=" "), "suspend: agent must be a non-empty string"),
+        (join(AT, "X1", "A1", "", 4), "join: tier must be a non-empty string"),
+        (join(AT, "X1", "", "vip", 4), "join: sponsor must be a non-empty string"),
+        (line(AT, "product", sku="", name="x", retail_price="9.90"),
+         "product: sku and name must be non-empty"),
+        (line(AT, "sale", sale="", seller="A1", customer=None,
+              lines=[{"sku": "TEA-01", "qty": 1, "unit_price": "99.00"}]),
+         "sale: sale must be a non-empty string"),
+        (line(AT, "purchase", buyer="A1", seller=None, lines=[{"sku": "TEA-01", "qty": "3"}]),
+         "purchase: qty of TEA-01 must be a positive integer"),
+        (line(AT, "purchase", buyer="A1", seller=None, lines=[{"sku": "", "qty": 3}]),
+         "purchase: sku must be a non-empty string"),
+        (line(AT, "open_dispute", dispute="D1", agent="A1", subject="sale:S1", text=" "),
+         "open_dispute: text must be a non-empty string"),
+        (line(AT, "resolve_dispute", dispute="D1", outcome="maybe"),
+         "resolve_dispute: outcome must be one of upheld, partly-upheld, rejected, withdrawn"),
+        (line(AT, "resolve_alert", alert="push-down:A2:2026-01", reason=""),
+         "resolve_alert: reason must be a non-empty string"),
+    ],
+)  # fmt: skip
+def test_the_journal_parser_checks_a_commands_shape(command: str, what: str) -> None:
+    """The one place a command's shape is checked, for the API as for a journal line."""
+    with pytest.raises(Malformed) as malformed:
+        parse_line(command)
+    assert str(malformed.value) == what
 
 
 async def test_reimporting_a_journal_records_nothing_and_answers_as_the_first_time(

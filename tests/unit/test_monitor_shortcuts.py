@@ -7,21 +7,25 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from domain.compliance import rules as r
 from domain.compliance.facts import AgentFacts, Network
 from domain.compliance.judging import Judging
 from domain.compliance.monitor import _decode, _transcoder
+from domain.compliance.rules import (
+    days_of_cover,
+)
+from domain.compliance.rules.thresholds import Thresholds
 from domain.periods import cst_date, cst_day_end, period_of
 from domain.policy.model import DEFAULT_POLICY
 
-T = r.Thresholds.of(DEFAULT_POLICY)
+T = Thresholds.of(DEFAULT_POLICY)
 T0 = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("on_hand", [-5, 0, 1, 89, 90, 91, 900, 2700, 2701])
 @pytest.mark.parametrize("sold", [-3, 0, 1, 30, 31])
 def test_cover_too_long_is_days_of_cover_without_its_numbers(on_hand: int, sold: int) -> None:
-    assert r.cover_too_long(T, on_hand, sold) is (r.days_of_cover(T, on_hand, sold) is not None)
+    lasts = days_of_cover.lasts(T, on_hand, sold)
+    assert lasts is (days_of_cover.breach(T, on_hand, sold) is not None)
 
 
 @pytest.mark.parametrize("day", [date(2026, 2, 28), date(2026, 3, 1), date(2026, 12, 31)])
