@@ -26,7 +26,7 @@ from api.schemas.common import AsOf, Page, PathId
 from domain.events import streams
 from domain.settlement.model import statement_stream
 from eventstore.postgres import COLUMNS, row_to_event
-from projections import queries
+from projections.tree import queries
 
 router = resource("/v1", "replay")
 IdPath = PathId

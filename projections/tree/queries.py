@@ -1,7 +1,7 @@
-"""All read SQL over the read models, for the API, the console and the export.
+"""Reads of the tree read model (rm_tree), for the API, the console and the export.
 
-Every function takes a pool or a connection, the tenant, and for the tree an optional
-point in history: `position` (events up to and including it) or `at` (business time),
+Every function takes a pool or a connection, the tenant, and an optional point in
+history: `position` (events up to and including it) or `at` (business time),
 never both; neither means "now". A tree version is visible at P when
 valid_from <= P < valid_to (NULL valid_to: still current), so the past is one query.
 
@@ -17,15 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-import asyncpg
-
-from projections.kpis import Kpis, kpis_of
-from projections.tree import segment
-
-Reader = asyncpg.Pool | asyncpg.Connection
+from eventstore.database import Reader, Row
+from projections.tree.projection import segment
 
 TREE = "rm_tree.nodes"
-STOCK = "rm_stock.on_hand"
 NET_RETAIL = "rm_sales.net_retail"
 
 
@@ -203,27 +198,14 @@ async def downline_summary(
     )
 
 
-async def stock_of(db: Reader, tenant: str, agent: str) -> dict[str, int]:
-    """Units on hand per SKU (SKUs once held and now at zero included)."""
-    rows = await db.fetch(
-        f"SELECT sku, units FROM {STOCK} WHERE tenant = $1 AND agent = $2 ORDER BY sku",
-        tenant, agent,
+async def current_agents(
+    db: Reader, tenant: str, *, after: str, sponsor: str | None, limit: int
+) -> list[Row]:
+    """Agents as they stand now, by id after `after`, optionally of one sponsor."""
+    return await db.fetch(
+        "SELECT agent, sponsor, tier, depth, status FROM rm_tree.nodes"
+        " WHERE tenant = $1 AND valid_to_position IS NULL AND agent COLLATE \"C\" > $2"
+        " AND ($3::text IS NULL OR sponsor = $3) ORDER BY agent COLLATE \"C\" LIMIT $4",
+        tenant, after, sponsor, limit,
     )
-    return {r["sku"]: r["units"] for r in rows}
 
-
-async def net_retail(db: Reader, tenant: str, agent: str, period: str) -> int:
-    """The agent's own retail minus returns in the period, in fen."""
-    value = await db.fetchval(
-        f"SELECT amount - returned_amount FROM {NET_RETAIL}"
-        " WHERE tenant = $1 AND agent = $2 AND period = $3",
-        tenant, agent, period,
-    )
-    return int(value or 0)
-
-
-async def kpis(
-    db: Reader, tenant: str, period: str, *, as_of: datetime | None = None
-) -> Kpis:
-    """The brand's health figures for one period (see projections.kpis)."""
-    return await kpis_of(db, tenant, period, as_of=as_of)
