@@ -16,12 +16,13 @@ from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPBearer
 
 from api.errors import ApiError
-from api.principals import Principal, Role, TokenBook
 from api.schemas.common import Page
+from api.tokens import TokenBook
 from config.settings import Settings
 from domain.ledger import Ledger
 from eventstore.database import Pool
 from eventstore.postgres import PostgresEventStore
+from eventstore.principals import Principal, Role
 from projections import progress
 
 T = TypeVar("T")

@@ -115,3 +115,14 @@ async def open_database(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
         finally:
             await close_pool(pool)
 
+
+async def server_version(db: Reader) -> str:
+    """The PostgreSQL server's version, for /health."""
+    version: str = await db.fetchval("SHOW server_version")
+    return version
+
+
+async def migrated(db: Reader) -> None:
+    """Raise unless the schema's migrations are in place (for /ready)."""
+    await db.fetchval("SELECT 1 FROM schema_migrations LIMIT 1")
+

@@ -26,13 +26,13 @@ from api.deps import (
     page_of,
 )
 from api.errors import problems
-from api.principals import Principal
 from api.routes import resource
 from api.schemas.agents import AgentPublic, DownlinePublic, StockPublic
 from api.schemas.common import Page, PathId, Period
 from api.schemas.compliance import AlertPublic, DisputePublic, MyDisputeCreate
 from api.schemas.orders import MyReturnCreate, MySaleCreate, OrderCreate, SalePublic, SaleSummary
 from api.schemas.settlement import StatementExplained, StatementPublic, StatementSummary
+from eventstore.principals import Principal
 
 router = resource("/v1/me", "me (agent self-service)")
 IdPath = PathId
