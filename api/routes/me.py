@@ -21,7 +21,6 @@ from api.deps import (
     ServicesDep,
     decode_cursor,
     decode_position,
-    encode_cursor,
     fresh,
     page_of,
 )
@@ -104,9 +103,7 @@ async def my_sales(who: AgentSelf, services: ServicesDep, period: Period | None 
     after = decode_cursor(cursor, 1)
     found = await views.sales(services, seller=_me(who), period=period,
                               after=str(after[0]) if after else "", limit=limit + 1)
-    items = found[:limit]
-    return Page(items=items,
-                next_cursor=encode_cursor(items[-1].sale) if len(found) > limit else None)
+    return page_of(found, limit, lambda item: (item.sale,))
 
 
 @router.get("/sales/{sale}", response_model=SalePublic, responses=READ, summary="my sale")

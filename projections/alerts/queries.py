@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
-from eventstore.database import Reader, Row
+from eventstore.database import Conn, Reader, Row
 
 
 async def alerts(db: Reader, tenant: str, *, agent: str | None, status: str | None,
@@ -23,6 +24,18 @@ async def alert(db: Reader, tenant: str, alert_id: str) -> Row | None:
     return await db.fetchrow(
         "SELECT * FROM rm_alerts.alerts WHERE tenant = $1 AND alert = $2", tenant, alert_id
     )
+
+
+async def alerts_between(conn: Conn, tenant: str, first: int, last: int, *,
+                         prefetch: int) -> AsyncIterator[Row]:
+    """Alerts raised at positions first..last, from a server-side cursor (`conn` inside a
+    transaction): the export streams them."""
+    cursor = conn.cursor(
+        "SELECT * FROM rm_alerts.alerts WHERE tenant = $1 AND position BETWEEN $2 AND $3"
+        " ORDER BY position, alert", tenant, first, last, prefetch=prefetch,
+    )
+    async for row in cursor:
+        yield row
 
 
 async def disputes(db: Reader, tenant: str, *, agent: str | None, status: str | None,

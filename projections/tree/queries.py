@@ -13,11 +13,12 @@ be planned onto the index for a prepared statement's generic plan.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from eventstore.database import Reader, Row
+from eventstore.database import Conn, Reader, Row
 from projections.tree.projection import segment
 
 TREE = "rm_tree.nodes"
@@ -209,3 +210,16 @@ async def current_agents(
         tenant, after, sponsor, limit,
     )
 
+
+async def nodes_at(conn: Conn, tenant: str, position: int, *,
+                   prefetch: int) -> AsyncIterator[Row]:
+    """Every node as it stood at `position`, with its join time, in path order, from a
+    server-side cursor (`conn` inside a transaction): the export streams it."""
+    cursor = conn.cursor(
+        "SELECT n.agent, n.sponsor, n.depth, n.tier, n.status, n.path, n.joined_at"
+        f" FROM {TREE} n WHERE n.tenant = $1 AND {visible('n', position, None)}"
+        ' ORDER BY n.path COLLATE "C"',
+        tenant, position, prefetch=prefetch,
+    )
+    async for row in cursor:
+        yield row
