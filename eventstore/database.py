@@ -126,3 +126,12 @@ async def migrated(db: Reader) -> None:
     """Raise unless the schema's migrations are in place (for /ready)."""
     await db.fetchval("SELECT 1 FROM schema_migrations LIMIT 1")
 
+
+@asynccontextmanager
+async def connection(url: str) -> AsyncIterator[asyncpg.Connection]:
+    """One connection of its own, outside any pool (migrations, chain verification)."""
+    conn = await asyncpg.connect(url)
+    try:
+        yield conn
+    finally:
+        await conn.close()
