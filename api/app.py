@@ -11,13 +11,13 @@ from fastapi.responses import JSONResponse
 
 from api import errors
 from api.deps import Services
-from api.principals import TokenBook
 from api.routes import routers
+from api.tokens import TokenBook
 from config.runtime import serving_gc
 from config.settings import Settings
 from domain.handling import SharedAggregateCache
 from domain.ledger import Ledger
-from eventstore.database import open_database
+from eventstore.database import migrated, open_database, server_version
 from eventstore.postgres import PostgresEventStore
 from eventstore.vault import PostgresKeyVault
 from projections.background import Background
@@ -92,7 +92,7 @@ def create_app(settings: Settings, *, background: bool = True) -> FastAPI:
     @app.get("/health", tags=["operations"])
     async def health(request: Request) -> dict[str, Any]:
         """Liveness, and which database this service uses (never its credentials)."""
-        version = await request.app.state.pool.fetchval("SHOW server_version")
+        version = await server_version(request.app.state.pool)
         return {
             "status": "ok",
             "database": settings.describe_database(),
@@ -102,7 +102,7 @@ def create_app(settings: Settings, *, background: bool = True) -> FastAPI:
     @app.get("/ready", tags=["operations"])
     async def ready(request: Request) -> JSONResponse:
         try:
-            await request.app.state.pool.fetchval("SELECT 1 FROM schema_migrations LIMIT 1")
+            await migrated(request.app.state.pool)
         except Exception as error:  # answer not-ready rather than 500
             return JSONResponse({"status": "not ready", "reason": type(error).__name__}, 503)
         return JSONResponse({"status": "ready"})

@@ -28,10 +28,10 @@ from pydantic import BaseModel, Field
 
 from api.deps import Services
 from api.errors import ApiError, problems
-from api.principals import Principal
 from domain.handling import Accepted, Context
 from domain.journal import Malformed, parse_command
 from domain.periods import CST
+from eventstore.principals import Principal
 
 log = logging.getLogger(__name__)
 _NULL_MEANS_HQ = frozenset({"sponsor", "seller"})

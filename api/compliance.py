@@ -10,6 +10,7 @@ from api.deps import Services
 from api.errors import ApiError
 from api.schemas.common import cny
 from api.schemas.compliance import AlertPublic, DisputePublic
+from projections.alerts import queries
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -41,20 +42,13 @@ def _dispute(r: Any) -> DisputePublic:
 
 async def alerts(services: Services, *, agent: str | None, status: str | None,
                  rule: str | None, after: int, limit: int) -> list[AlertPublic]:
-    rows = await services.pool.fetch(
-        "SELECT * FROM rm_alerts.alerts WHERE tenant = $1 AND position > $2"
-        " AND ($3::text IS NULL OR agent = $3) AND ($4::text IS NULL OR status = $4)"
-        " AND ($5::text IS NULL OR rule = $5) ORDER BY position LIMIT $6",
-        services.tenant, after, agent, status, rule, limit,
-    )
+    rows = await queries.alerts(services.pool, services.tenant, agent=agent, status=status,
+                                rule=rule, after=after, limit=limit)
     return [_alert(r) for r in rows]
 
 
 async def alert(services: Services, alert_id: str) -> AlertPublic:
-    row = await services.pool.fetchrow(
-        "SELECT * FROM rm_alerts.alerts WHERE tenant = $1 AND alert = $2",
-        services.tenant, alert_id,
-    )
+    row = await queries.alert(services.pool, services.tenant, alert_id)
     if row is None:
         raise ApiError(404, "unknown-alert", f"no alert {alert_id}", alert=alert_id)
     return _alert(row)
@@ -62,21 +56,13 @@ async def alert(services: Services, alert_id: str) -> AlertPublic:
 
 async def disputes(services: Services, *, agent: str | None, status: str | None,
                    after: int, limit: int) -> list[DisputePublic]:
-    rows = await services.pool.fetch(
-        "SELECT * FROM rm_disputes.disputes WHERE tenant = $1 AND position > $2"
-        " AND ($3::text IS NULL OR agent = $3) AND ($4::text IS NULL OR status = $4)"
-        " ORDER BY position LIMIT $5",
-        services.tenant, after, agent, status, limit,
-    )
+    rows = await queries.disputes(services.pool, services.tenant, agent=agent,
+                                  status=status, after=after, limit=limit)
     return [_dispute(r) for r in rows]
 
 
 async def dispute(services: Services, dispute_id: str, agent: str | None = None) -> DisputePublic:
-    row = await services.pool.fetchrow(
-        "SELECT * FROM rm_disputes.disputes WHERE tenant = $1 AND dispute = $2"
-        " AND ($3::text IS NULL OR agent = $3)",
-        services.tenant, dispute_id, agent,
-    )
+    row = await queries.dispute(services.pool, services.tenant, dispute_id, agent)
     if row is None:
         raise ApiError(404, "unknown-dispute", f"no dispute {dispute_id}", dispute=dispute_id)
     return _dispute(row)

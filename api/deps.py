@@ -12,16 +12,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-import asyncpg
 from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPBearer
 
 from api.errors import ApiError
-from api.principals import Principal, Role, TokenBook
 from api.schemas.common import Page
+from api.tokens import TokenBook
 from config.settings import Settings
 from domain.ledger import Ledger
+from eventstore.database import Pool
 from eventstore.postgres import PostgresEventStore
+from eventstore.principals import Principal, Role
+from projections import progress
 
 T = TypeVar("T")
 
@@ -30,7 +32,7 @@ T = TypeVar("T")
 class Services:
     settings: Settings
     tenant: str
-    pool: asyncpg.Pool
+    pool: Pool
     store: PostgresEventStore
     ledger: Ledger  # with a SharedAggregateCache: requests run concurrently
     tokens: TokenBook
@@ -162,10 +164,7 @@ async def fresh(services: Services, projection: str, min_position: int | None) -
                        min_position=min_position, head=head)
     deadline = time.monotonic() + FRESH_WAIT
     while True:
-        reached = await services.pool.fetchval(
-            f"SELECT position FROM rm_{projection}.checkpoint WHERE tenant = $1",
-            services.tenant,
-        ) or 0
+        reached = await progress.position(services.pool, projection, services.tenant) or 0
         if reached >= min_position:
             return
         if time.monotonic() > deadline:

@@ -13,9 +13,7 @@ from api.schemas.settlement import (
     StatementPublic,
     StatementSummary,
 )
-
-_HEAD = ("SELECT agent, period, total_fen, tax_flag, policy_version, lines, issued_at"
-         " FROM rm_statements.statements")
+from projections.statements import queries
 
 
 def _summary(r: dict) -> dict:
@@ -26,31 +24,19 @@ def _summary(r: dict) -> dict:
 
 async def page(services: Services, *, agent: str | None, period: str | None,
                after: list | None, limit: int) -> list[StatementSummary]:
-    rows = await services.pool.fetch(
-        f"{_HEAD} WHERE tenant = $1 AND ($2::text IS NULL OR agent = $2)"
-        " AND ($3::text IS NULL OR period = $3)"
-        " AND (period, agent COLLATE \"C\") > ($4, $5)"
-        " ORDER BY period, agent COLLATE \"C\" LIMIT $6",
-        services.tenant, agent, period,
-        str(after[0]) if after else "", str(after[1]) if after else "", limit,
+    rows = await queries.statements(
+        services.pool, services.tenant, agent=agent, period=period,
+        after=(str(after[0]), str(after[1])) if after else ("", ""), limit=limit,
     )
     return [StatementSummary(**_summary(dict(r))) for r in rows]
 
 
 async def one(services: Services, agent: str, period: str) -> StatementPublic:
-    head = await services.pool.fetchrow(
-        f"{_HEAD} WHERE tenant = $1 AND agent = $2 AND period = $3",
-        services.tenant, agent, period,
-    )
+    head = await queries.statement(services.pool, services.tenant, agent, period)
     if head is None:
         raise ApiError(404, "unknown-statement", f"no statement of {agent} for {period}",
                        agent=agent, period=period)
-    rows = await services.pool.fetch(
-        "SELECT n, kind, sale, sale_event, line_period, base_fen, rate, amount_fen, bracket,"
-        " return_event, capped_fen, policy_version FROM rm_statements.lines"
-        " WHERE tenant = $1 AND agent = $2 AND period = $3 ORDER BY n",
-        services.tenant, agent, period,
-    )
+    rows = await queries.lines(services.pool, services.tenant, agent, period)
     items = [
         LinePublic(n=r["n"], kind=r["kind"], sale=r["sale"], sale_event=r["sale_event"],
                    period=r["line_period"], base=cny(r["base_fen"]), rate=str(r["rate"]),

@@ -18,7 +18,9 @@ from api.schemas.agents import (
 from api.schemas.common import cny
 from api.schemas.orders import SaleLinePublic, SalePublic, SaleSummary
 from domain.events import Codec, streams
-from projections import queries
+from projections.sales.queries import sales as sales_of
+from projections.stock.queries import stock_of
+from projections.tree.queries import downline_summary
 
 _codec = Codec()
 
@@ -39,7 +41,7 @@ async def agent(services: Services, agent: str) -> AgentPublic:
 
 async def stock(services: Services, agent: str, as_of: datetime | None) -> StockPublic:
     if as_of is None:
-        units = await queries.stock_of(services.pool, services.tenant, agent)
+        units = await stock_of(services.pool, services.tenant, agent)
     else:
         # Replayed from the stock stream up to that business time: exact, and no read
         # model needs to keep every past balance.
@@ -53,7 +55,7 @@ async def stock(services: Services, agent: str, as_of: datetime | None) -> Stock
 async def downline(
     services: Services, agent: str, period: str | None, as_of: datetime | None
 ) -> DownlinePublic:
-    found = await queries.downline_summary(
+    found = await downline_summary(
         services.pool, services.tenant, agent, period=period, at=as_of
     )
     return DownlinePublic(
@@ -71,13 +73,8 @@ async def downline(
 async def sales(
     services: Services, *, seller: str | None, period: str | None, after: str, limit: int
 ) -> list[SaleSummary]:
-    rows = await services.pool.fetch(
-        "SELECT sale, seller, sold_at, period, units, amount, returned_units, returned_amount"
-        " FROM rm_sales.sales WHERE tenant = $1 AND sale COLLATE \"C\" > $2"
-        " AND ($3::text IS NULL OR seller = $3) AND ($4::text IS NULL OR period = $4)"
-        " ORDER BY sale COLLATE \"C\" LIMIT $5",
-        services.tenant, after, seller, period, limit,
-    )
+    rows = await sales_of(services.pool, services.tenant, seller=seller, period=period,
+                          after=after, limit=limit)
     return [
         SaleSummary(sale=r["sale"], seller=r["seller"], sold_at=r["sold_at"].isoformat(),
                     period=r["period"], units=r["units"], amount=cny(r["amount"]),

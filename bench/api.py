@@ -44,10 +44,10 @@ from urllib.parse import urlencode
 import asyncpg
 import httpx
 
-from api.principals import Role, create_principal, issue_token
 from bench import machine
 from bench.append import create_database, drop_database, server_url
 from config.settings import Settings
+from eventstore.principals import Role, create_principal, issue_token
 
 ROOT = Path(__file__).resolve().parents[2]
 TENANT = "bench"

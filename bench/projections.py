@@ -42,9 +42,9 @@ from config.runtime import tune_gc
 from eventstore.database import create_pool
 from eventstore.migrate import migrate
 from eventstore.postgres import PostgresEventStore
-from projections import queries
 from projections.registry import all_projections
 from projections.runner import ProjectionRunner
+from projections.tree import queries
 
 TENANT = "bench"
 APP_ROLE = "weiledger_app"

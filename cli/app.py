@@ -8,13 +8,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import asyncpg
 import typer
 
 from cli import export as export_commands
 from cli.users import register as register_users
 from config.settings import Settings
-from eventstore.database import postgres_url
+from eventstore.database import connection, postgres_url
 from eventstore.migrate import MigrationError, migrate
 
 if TYPE_CHECKING:
@@ -226,11 +225,8 @@ def db_migrate() -> None:
     """Apply the SQL migrations that are missing."""
 
     async def go(url: str) -> list[str]:
-        conn = await asyncpg.connect(url)
-        try:
+        async with connection(url) as conn:
             return await migrate(conn)
-        finally:
-            await conn.close()
 
     try:
         with postgres_url(Settings()) as url:
@@ -249,11 +245,8 @@ def db_verify_chain(
     from eventstore.verify import ChainReport, verify_chain
 
     async def go(url: str) -> ChainReport:
-        conn = await asyncpg.connect(url)
-        try:
+        async with connection(url) as conn:
             return await verify_chain(conn, tenant)
-        finally:
-            await conn.close()
 
     with postgres_url(Settings()) as url:
         report = asyncio.run(go(url))

@@ -19,12 +19,12 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from api.principals import Role, create_principal, issue_token
 from cli.journal_generator import SKU, Journal, id_number
 from config.settings import Settings
 from domain.journal import run_journal
 from eventstore.database import open_database
 from eventstore.postgres import PostgresEventStore
+from eventstore.principals import Role, create_principal, issue_token
 from eventstore.vault import PostgresKeyVault
 
 COMMANDS = 52_000

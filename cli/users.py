@@ -8,7 +8,9 @@ from typing import Annotated
 
 import typer
 
-from api.principals import (
+from config.settings import Settings
+from eventstore.database import open_database
+from eventstore.principals import (
     Issued,
     Principal,
     PrincipalError,
@@ -17,10 +19,9 @@ from api.principals import (
     has_admin,
     issue_token,
     list_principals,
+    lock_principals,
     revoke,
 )
-from config.settings import Settings
-from eventstore.database import open_database
 
 TenantOpt = Annotated[str | None, typer.Option(help="brand (default: WEILEDGER_TENANT)")]
 DaysOpt = Annotated[float, typer.Option(help="days until the token expires")]
@@ -32,7 +33,7 @@ class AdminExists(PrincipalError):
 
 async def _create_admin(settings: Settings, tenant: str, name: str, days: float) -> Issued:
     async with open_database(settings) as pool, pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtext('principals:' || $1))", tenant)
+        await lock_principals(conn, tenant)
         if await has_admin(conn, tenant):
             raise AdminExists(
                 f"tenant {tenant} already has an admin: use `weiledger users token --role admin`"

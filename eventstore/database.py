@@ -7,14 +7,22 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from config.settings import Settings
 from eventstore.migrate import migrate
 
 log = logging.getLogger(__name__)
+
+# The driver's types under the names the rest of the service uses, so that only the
+# store and the projections import asyncpg (an import-linter contract).
+Pool: TypeAlias = asyncpg.Pool
+Conn: TypeAlias = asyncpg.Connection | PoolConnectionProxy  # ours, or one the pool lent
+Reader: TypeAlias = Pool | Conn  # anything that runs a query
+Row: TypeAlias = asyncpg.Record
 
 
 def start_embedded(data_dir: Path) -> Any:
@@ -106,3 +114,24 @@ async def open_database(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
             yield pool
         finally:
             await close_pool(pool)
+
+
+async def server_version(db: Reader) -> str:
+    """The PostgreSQL server's version, for /health."""
+    version: str = await db.fetchval("SHOW server_version")
+    return version
+
+
+async def migrated(db: Reader) -> None:
+    """Raise unless the schema's migrations are in place (for /ready)."""
+    await db.fetchval("SELECT 1 FROM schema_migrations LIMIT 1")
+
+
+@asynccontextmanager
+async def connection(url: str) -> AsyncIterator[asyncpg.Connection]:
+    """One connection of its own, outside any pool (migrations, chain verification)."""
+    conn = await asyncpg.connect(url)
+    try:
+        yield conn
+    finally:
+        await conn.close()

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 import asyncpg
+
+from eventstore.database import Reader
 
 
 class PostgresKeyVault:
@@ -46,3 +49,14 @@ class PostgresKeyVault:
             subject,
         )
         return bool(status.endswith(" 1"))
+
+
+async def keys_of(db: Reader, tenant: str, subjects: Sequence[str]) -> dict[str, bytes]:
+    """The keys of those `subjects` that still have one (a forgotten agent's is gone), on
+    `db`: the export asks inside its own snapshot."""
+    rows = await db.fetch(
+        "SELECT subject, key FROM personal_data_keys WHERE tenant = $1"
+        " AND subject = ANY($2::text[])",
+        tenant, list(subjects),
+    )
+    return {r["subject"]: bytes(r["key"]) for r in rows}

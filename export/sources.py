@@ -1,6 +1,6 @@
 """The rows of each export file, read from server-side cursors in the caller's snapshot.
 
-Every function is an async generator over one asyncpg connection that is inside a
+Every function is an async generator over one connection that is inside a
 REPEATABLE READ transaction (writer.py opens it), so all files describe one instant and
 rows stream through in pages: nothing here holds more than a cursor's prefetch.
 
@@ -15,18 +15,19 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
-from asyncpg.pool import PoolConnectionProxy
-
 from domain.agents.personal import ERASED_DATA, Unreadable, subject, unseal
 from domain.events import Codec, streams
 from domain.periods import CST
 from domain.ports import RecordedEvent
-from eventstore.postgres import COLUMNS, row_to_event
+from eventstore import reads
+from eventstore.database import Conn
+from eventstore.vault import keys_of
 from export.format import CHECKPOINT_EVENT, cny, read_checkpoint
+from projections import progress
+from projections.alerts.queries import alerts_between
+from projections.tree.queries import nodes_at
 
-Conn = asyncpg.Connection | PoolConnectionProxy  # a connection or a pool's proxy of one
-PREFETCH = 2_000
+PREFETCH = 2_000  # rows a cursor fetches at a time, and agents masked per page
 _decode = Codec().mapper.transcoder.decode
 Row = tuple[Any, ...]
 
@@ -60,50 +61,48 @@ def local(moment: Any) -> str:
     return "" if moment is None else moment.astimezone(CST).isoformat(sep=" ")
 
 
-async def events(conn: Conn, tenant: str, first: int, last: int,
-                 names: tuple[str, ...] = ()) -> AsyncIterator[RecordedEvent]:
-    cursor = conn.cursor(
-        f"SELECT {COLUMNS} FROM events WHERE tenant = $1 AND position BETWEEN $2 AND $3"
-        " AND (cardinality($4::text[]) = 0 OR name = ANY($4)) ORDER BY position",
-        tenant, first, last, list(names), prefetch=PREFETCH,
-    )
-    async for row in cursor:
-        yield row_to_event(row)
-
-
-async def table_exists(conn: Conn, table: str) -> bool:
-    return bool(await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table))
+def events(conn: Conn, tenant: str, first: int, last: int,
+           names: tuple[str, ...] = ()) -> AsyncIterator[RecordedEvent]:
+    return reads.scan(conn, tenant, first, last, names, prefetch=PREFETCH)
 
 
 async def agents(conn: Conn, tenant: str, last: int) -> AsyncIterator[Row]:
     """The tree as it stood at `last`, with personal data masked, or erased if forgotten."""
-    if not await table_exists(conn, "rm_tree.nodes"):
+    if not await progress.exists(conn, "rm_tree.nodes"):
         return
-    # The join event (version 1 of the agent's stream) holds the sealed personal data;
-    # the key vault row is gone once the agent was forgotten.
-    cursor = conn.cursor(
-        "SELECT n.agent, n.sponsor, n.depth, n.tier, n.status, n.path, n.joined_at,"
-        " e.payload, k.key FROM rm_tree.nodes n"
-        " LEFT JOIN events e ON e.tenant = n.tenant AND e.stream = $3 || n.agent"
-        "  AND e.version = 1"
-        " LEFT JOIN personal_data_keys k ON k.tenant = n.tenant AND k.subject = $4 || n.agent"
-        # The version valid at `last`: [valid_from, valid_to) in positions (tree.py).
-        " WHERE n.tenant = $1 AND n.valid_from_position <= $2"
-        "  AND (n.valid_to_position IS NULL OR n.valid_to_position > $2)"
-        ' ORDER BY n.path COLLATE "C"',
-        tenant, last, streams.agent(""), subject(""), prefetch=PREFETCH,
-    )
-    async for r in cursor:
+    page: list[Any] = []
+    async for node in nodes_at(conn, tenant, last, prefetch=PREFETCH):
+        page.append(node)
+        if len(page) == PREFETCH:
+            for row in await _masked(conn, tenant, page):
+                yield row
+            page = []
+    for row in await _masked(conn, tenant, page):
+        yield row
+
+
+async def _masked(conn: Conn, tenant: str, nodes: list[Any]) -> list[Row]:
+    """Each node's row with its personal data masked: the join event (version 1 of the
+    agent's stream) holds the sealed data, and the key vault's row is gone once the
+    agent was forgotten."""
+    if not nodes:
+        return []
+    sealed = await reads.first_payloads(conn, tenant, [streams.agent(n["agent"]) for n in nodes])
+    keys = await keys_of(conn, tenant, [subject(n["agent"]) for n in nodes])
+    found = []
+    for r in nodes:
         data, state = ERASED_DATA, "已删除 erased"
-        if r["payload"] is not None and r["key"] is not None:
+        payload, key = sealed.get(streams.agent(r["agent"])), keys.get(subject(r["agent"]))
+        if payload is not None and key is not None:
             try:
-                sealed = _decode(r["payload"])["personal"]
-                data = unseal(bytes(r["key"]), tenant, r["agent"], sealed).masked()
+                data = unseal(key, tenant, r["agent"], _decode(payload)["personal"]).masked()
                 state = "脱敏 masked"
             except (Unreadable, KeyError):
                 pass
-        yield (r["agent"], r["sponsor"] or "", r["depth"], r["tier"], r["status"], r["path"],
-               local(r["joined_at"]), data.name, data.id_number, data.phone, state)
+        found.append((r["agent"], r["sponsor"] or "", r["depth"], r["tier"], r["status"],
+                      r["path"], local(r["joined_at"]), data.name, data.id_number, data.phone,
+                      state))
+    return found
 
 
 async def orders(conn: Conn, tenant: str, first: int,
@@ -153,13 +152,9 @@ async def line_rows(conn: Conn, tenant: str, first: int,
 
 async def alerts(conn: Conn, tenant: str, first: int,
                  last: int) -> AsyncIterator[Row]:
-    if not await table_exists(conn, "rm_alerts.alerts"):
+    if not await progress.exists(conn, "rm_alerts.alerts"):
         return
-    cursor = conn.cursor(
-        "SELECT * FROM rm_alerts.alerts WHERE tenant = $1 AND position BETWEEN $2 AND $3"
-        " ORDER BY position, alert", tenant, first, last, prefetch=PREFETCH,
-    )
-    async for r in cursor:
+    async for r in alerts_between(conn, tenant, first, last, prefetch=PREFETCH):
         yield (r["alert"], r["rule"], r["agent"], r["severity"], r["status"],
                r["policy_version"], local(r["raised_at"]), r["position"],
                _json(r["numbers"]), _json(r["cites"]), local(r["acknowledged_at"]),
@@ -185,10 +180,8 @@ async def checkpoints(conn: Conn, tenant: str, first: int,
         yield {"position": e.position, **read_checkpoint(e.payload)}
 
 
-async def read_model_position(conn: Conn, schema: str, tenant: str) -> int | None:
-    if not await table_exists(conn, f"{schema}.checkpoint"):
+async def read_model_position(conn: Conn, name: str, tenant: str) -> int | None:
+    """Where read model `name` stands (None: the service never built it)."""
+    if not await progress.exists(conn, f"rm_{name}.checkpoint"):
         return None
-    value: int | None = await conn.fetchval(
-        f"SELECT position FROM {schema}.checkpoint WHERE tenant = $1", tenant
-    )
-    return value
+    return await progress.position(conn, name, tenant)

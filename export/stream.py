@@ -14,9 +14,9 @@ from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
-import asyncpg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from eventstore.database import Pool
 from export.writer import write_export
 
 HIGH = 1 << 20  # bytes written and not yet sent before the writer waits
@@ -55,7 +55,7 @@ class Pipe(io.RawIOBase):
         return chunk
 
 
-async def stream_export(pool: asyncpg.Pool, tenant: str, key: Ed25519PrivateKey, *,
+async def stream_export(pool: Pool, tenant: str, key: Ed25519PrivateKey, *,
                         since: date | None = None,
                         until: date | None = None) -> AsyncIterator[bytes]:
     pipe = Pipe()

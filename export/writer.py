@@ -38,10 +38,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from domain.periods import CST
 from domain.policy.model import DEFAULT_POLICY, from_document, to_document
+from eventstore import reads
+from eventstore.database import Conn
 from export import format as f
 from export import sources
 from export.signing import fingerprint, public_pem
-from export.sources import Conn
 
 
 class ExportError(Exception):
@@ -81,22 +82,18 @@ def _start_of(day: date) -> datetime:
 
 async def resolve_range(conn: Conn, tenant: str,
                         since: date | None, until: date | None) -> Range:
-    first = 1 if since is None else await conn.fetchval(
-        "SELECT min(position) FROM events WHERE tenant = $1 AND business_time >= $2",
-        tenant, _start_of(since))
-    last = await conn.fetchval("SELECT max(position) FROM events WHERE tenant = $1", tenant)
+    first = 1 if since is None else await reads.first_position_from(
+        conn, tenant, _start_of(since))
+    last = await reads.last_position(conn, tenant)
     if until is not None and first is not None:
-        past = await conn.fetchval(
-            "SELECT min(position) FROM events WHERE tenant = $1 AND business_time >= $2"
-            " AND position >= $3 AND name <> $4",
-            tenant, _start_of(until + timedelta(days=1)), first, f.CHECKPOINT_EVENT)
+        past = await reads.first_position_from(
+            conn, tenant, _start_of(until + timedelta(days=1)), at_least=first,
+            besides=f.CHECKPOINT_EVENT)
         last = last if past is None else past - 1
     if first is None or last is None or first > last:
         raise ExportError(f"tenant {tenant}: no events between {since} and {until}")
-    edges = {r["position"]: r for r in await conn.fetch(
-        "SELECT position, prev_hash, hash FROM events WHERE tenant = $1 AND position IN ($2, $3)",
-        tenant, first, last)}
-    return Range(first, last, bytes(edges[first]["prev_hash"]), bytes(edges[last]["hash"]))
+    edges = await reads.hashes(conn, tenant, (first, last))
+    return Range(first, last, edges[first][0], edges[last][1])
 
 
 Drain = Callable[[], Awaitable[None]]
@@ -203,7 +200,7 @@ async def write_export(conn: Conn, tenant: str, out: Out,
         marks = [c async for c in sources.checkpoints(conn, tenant, r.first, r.last)]
         z.blob(f.CHECKPOINTS, _dump(marks), len(marks))
         z.blob(f.PUBLIC_KEY, public_pem(key.public_key()), 1)
-        lag = {name: await sources.read_model_position(conn, f"rm_{name}", tenant)
+        lag = {name: await sources.read_model_position(conn, name, tenant)
                for name in ("tree", "alerts")}
     manifest = {
         "format": f.FORMAT,

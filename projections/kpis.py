@@ -18,11 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import asyncpg
-
 from domain.periods import period_end, period_start
+from eventstore.database import Reader
 
-Reader = asyncpg.Pool | asyncpg.Connection
 STATEMENTS = ("rm_statements", "statements")
 
 

@@ -9,44 +9,14 @@ read model holds. On a healthy ledger all three agree to the fen.
 from __future__ import annotations
 
 from dataclasses import fields
-from decimal import Decimal
-
-import asyncpg
 
 from domain.ports import EventStore
 from domain.settlement.facts import Line, Statement
 from domain.settlement.history import replay
+from eventstore.database import Reader
+from projections.statements.queries import stored_statements
 
 Accounts = dict[str, Statement]  # agent -> statement, for one period
-
-
-async def stored_statements(pool: asyncpg.Pool, tenant: str, period: str) -> Accounts:
-    heads = await pool.fetch(
-        "SELECT agent, tax_flag, policy_version FROM rm_statements.statements"
-        " WHERE tenant = $1 AND period = $2",
-        tenant,
-        period,
-    )
-    rows = await pool.fetch(
-        "SELECT * FROM rm_statements.lines WHERE tenant = $1 AND period = $2 ORDER BY agent, n",
-        tenant,
-        period,
-    )
-    lines: dict[str, list[Line]] = {}
-    for r in rows:
-        lines.setdefault(r["agent"], []).append(
-            Line(
-                kind=r["kind"], agent=r["agent"], sale_id=r["sale"], sale_source=r["sale_event"],
-                period=r["line_period"], base_fen=r["base_fen"], rate=Decimal(r["rate"]),
-                amount_fen=r["amount_fen"], policy_version=r["policy_version"],
-                bracket=r["bracket"], return_source=r["return_event"], capped_fen=r["capped_fen"],
-            )
-        )
-    return {
-        h["agent"]: Statement(h["agent"], period, tuple(lines.get(h["agent"], ())),
-                              h["tax_flag"], h["policy_version"])
-        for h in heads
-    }
 
 
 def differences(period: str, want: Accounts, got: Accounts, names: tuple[str, str]) -> list[str]:
@@ -77,7 +47,7 @@ def differences(period: str, want: Accounts, got: Accounts, names: tuple[str, st
     return found
 
 
-async def verify_payouts(store: EventStore, pool: asyncpg.Pool, tenant: str) -> list[str]:
+async def verify_payouts(store: EventStore, pool: Reader, tenant: str) -> list[str]:
     history = await replay(store, tenant)
     found: list[str] = []
     for period in history.closed:

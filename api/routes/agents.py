@@ -21,8 +21,8 @@ from api.deps import (
     ServicesDep,
     Steward,
     decode_cursor,
-    encode_cursor,
     fresh,
+    page_of,
 )
 from api.errors import problems
 from api.routes import resource
@@ -39,6 +39,7 @@ from api.schemas.agents import (
 )
 from api.schemas.common import AsOf, Id, Page, PathId, Period
 from domain.events import streams
+from projections.tree.queries import current_agents
 
 router = resource("/v1/agents", "agents")
 AgentId = PathId
@@ -97,15 +98,9 @@ async def list_agents(who: HQReader, services: ServicesDep, limit: Limit = 50,
                       min_position: MinPosition = None) -> Page[AgentSummary]:
     await fresh(services, "tree", min_position)
     after = decode_cursor(cursor, 1)
-    rows = await services.pool.fetch(
-        "SELECT agent, sponsor, tier, depth, status FROM rm_tree.nodes"
-        " WHERE tenant = $1 AND valid_to_position IS NULL AND agent COLLATE \"C\" > $2"
-        " AND ($3::text IS NULL OR sponsor = $3) ORDER BY agent COLLATE \"C\" LIMIT $4",
-        services.tenant, after[0] if after else "", sponsor, limit + 1,
-    )
-    items = [AgentSummary(**dict(r)) for r in rows[:limit]]
-    more = len(rows) > limit
-    return Page(items=items, next_cursor=encode_cursor(items[-1].agent) if more else None)
+    rows = await current_agents(services.pool, services.tenant, after=after[0] if after else "",
+                                sponsor=sponsor, limit=limit + 1)
+    return page_of([AgentSummary(**dict(r)) for r in rows], limit, lambda item: (item.agent,))
 
 
 @router.get("/{agent}", response_model=AgentPublic, responses=READ,

@@ -17,8 +17,8 @@ from fastapi.responses import StreamingResponse
 
 from api.deps import RoleCheck, ServicesDep
 from api.errors import ApiError, problems
-from api.principals import Principal, Role
 from api.routes import resource
+from eventstore.principals import Principal, Role
 from export.signing import SigningKeyError, keys_folder, load_private_key
 from export.stream import stream_export
 from export.writer import ExportError, resolve_range

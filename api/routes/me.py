@@ -21,18 +21,17 @@ from api.deps import (
     ServicesDep,
     decode_cursor,
     decode_position,
-    encode_cursor,
     fresh,
     page_of,
 )
 from api.errors import problems
-from api.principals import Principal
 from api.routes import resource
 from api.schemas.agents import AgentPublic, DownlinePublic, StockPublic
 from api.schemas.common import Page, PathId, Period
 from api.schemas.compliance import AlertPublic, DisputePublic, MyDisputeCreate
 from api.schemas.orders import MyReturnCreate, MySaleCreate, OrderCreate, SalePublic, SaleSummary
 from api.schemas.settlement import StatementExplained, StatementPublic, StatementSummary
+from eventstore.principals import Principal
 
 router = resource("/v1/me", "me (agent self-service)")
 IdPath = PathId
@@ -104,9 +103,7 @@ async def my_sales(who: AgentSelf, services: ServicesDep, period: Period | None 
     after = decode_cursor(cursor, 1)
     found = await views.sales(services, seller=_me(who), period=period,
                               after=str(after[0]) if after else "", limit=limit + 1)
-    items = found[:limit]
-    return Page(items=items,
-                next_cursor=encode_cursor(items[-1].sale) if len(found) > limit else None)
+    return page_of(found, limit, lambda item: (item.sale,))
 
 
 @router.get("/sales/{sale}", response_model=SalePublic, responses=READ, summary="my sale")

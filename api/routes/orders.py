@@ -15,8 +15,8 @@ from api.deps import (
     Operator,
     ServicesDep,
     decode_cursor,
-    encode_cursor,
     fresh,
+    page_of,
 )
 from api.errors import problems
 from api.routes import resource
@@ -31,7 +31,8 @@ from api.schemas.orders import (
     SalePublic,
     SaleSummary,
 )
-from domain.events import Codec
+from domain.events import Codec, streams
+from eventstore import reads
 
 router = resource("/v1", "stock and sales")
 SaleId = PathId
@@ -79,20 +80,17 @@ async def buyback(body: BuybackCreate, who: Operator, services: ServicesDep,
 async def products(who: HQReader, services: ServicesDep, limit: Limit = 50,
                    cursor: Cursor = None) -> Page[ProductPublic]:
     after = decode_cursor(cursor, 1)
-    rows = await services.pool.fetch(
-        "SELECT stream FROM events WHERE tenant = $1 AND name = 'ProductListed'"
-        " AND stream COLLATE \"C\" > $2 ORDER BY stream COLLATE \"C\" LIMIT $3",
-        services.tenant, f"product-{after[0]}" if after else "", limit + 1,
-    )
+    listed = await reads.streams_with(services.pool, services.tenant, "ProductListed",
+                                      after=streams.product(after[0]) if after else "",
+                                      limit=limit + 1)
     items = []
-    for r in rows[:limit]:
+    for stream in listed:
         found = await services.ledger.orders.product(services.tenant,
-                                                     r["stream"].removeprefix("product-"))
-        if found is not None:
+                                                     stream.removeprefix(streams.product("")))
+        if found is not None:  # never None: the stream holds its ProductListed
             items.append(ProductPublic(sku=found.sku, name=found.name,
                                        retail_price=cny(found.retail_price)))
-    more = len(rows) > limit and items
-    return Page(items=items, next_cursor=encode_cursor(items[-1].sku) if more else None)
+    return page_of(items, limit, lambda item: (item.sku,))
 
 
 @router.get("/sales", response_model=Page[SaleSummary], responses=READ,
@@ -104,9 +102,7 @@ async def list_sales(who: HQReader, services: ServicesDep, seller: Id | None = N
     after = decode_cursor(cursor, 1)
     found = await views.sales(services, seller=seller, period=period,
                               after=str(after[0]) if after else "", limit=limit + 1)
-    items = found[:limit]
-    return Page(items=items,
-                next_cursor=encode_cursor(items[-1].sale) if len(found) > limit else None)
+    return page_of(found, limit, lambda item: (item.sale,))
 
 
 @router.get("/sales/{sale}", response_model=SalePublic, responses=READ, summary="one sale")

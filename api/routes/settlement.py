@@ -31,7 +31,7 @@ from api.schemas.settlement import (
     StatementPublic,
     StatementSummary,
 )
-from projections import queries
+from projections.kpis import kpis_of
 
 router = resource("/v1", "settlement")
 PeriodPath = Annotated[str, Path(pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$")]
@@ -81,7 +81,7 @@ async def explain_statement(agent: AgentPath, period: PeriodPath, who: HQReader,
             summary="the brand's health figures for one period")
 async def kpis(period: Annotated[Period, Query()], who: HQReader, services: ServicesDep,
                as_of: Annotated[AsOf, Query()] = None) -> KpisPublic:
-    found = await queries.kpis(services.pool, services.tenant, period, as_of=as_of)
+    found = await kpis_of(services.pool, services.tenant, period, as_of=as_of)
     return KpisPublic(
         period=found.period, net_retail=cny(found.net_retail_fen), customers=found.customers,
         repurchase_rate_30d=found.repurchase_rate_30d, active_agents=found.active_agents,

@@ -16,7 +16,7 @@ from api.deps import (
     Services,
     ServicesDep,
     decode_position,
-    encode_cursor,
+    page_of,
 )
 from api.errors import ApiError, problems
 from api.events import EventPublic, public
@@ -25,8 +25,8 @@ from api.schemas.agents import StockPublic
 from api.schemas.common import AsOf, Page, PathId
 from domain.events import streams
 from domain.settlement.model import statement_stream
-from eventstore.postgres import COLUMNS, row_to_event
-from projections import queries
+from eventstore import reads
+from projections.tree import queries
 
 router = resource("/v1", "replay")
 IdPath = PathId
@@ -52,14 +52,9 @@ class AgentAsOf(BaseModel):
 
 async def timeline(services: Services, streams_: list[str], cursor: str | None,
                    limit: int) -> Page[EventPublic]:
-    rows = await services.pool.fetch(
-        f"SELECT {COLUMNS} FROM events WHERE tenant = $1 AND stream = ANY($2::text[])"
-        " AND position > $3 ORDER BY position LIMIT $4",
-        services.tenant, streams_, decode_position(cursor), limit + 1,
-    )
-    items = [public(row_to_event(r)) for r in rows[:limit]]
-    more = len(rows) > limit
-    return Page(items=items, next_cursor=encode_cursor(items[-1].position) if more else None)
+    found = await reads.events_of_streams(services.pool, services.tenant, streams_,
+                                          after=decode_position(cursor), limit=limit + 1)
+    return page_of([public(e) for e in found], limit, lambda item: (item.position,))
 
 
 @router.get("/agents/{agent}/as-of", response_model=AgentAsOf, responses=READ,

@@ -20,7 +20,7 @@ from api.deps import (
 from api.errors import ApiError, problems
 from api.routes import resource
 from api.schemas.common import AsOf, Id, Page
-from projections import queries
+from projections.tree import queries
 
 router = resource("/v1/tree", "tree")
 

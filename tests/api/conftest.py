@@ -13,8 +13,8 @@ import pytest
 from fastapi import FastAPI
 
 from api.app import create_app
-from api.principals import Role, create_principal, issue_token
 from config.settings import Settings
+from eventstore.principals import Role, create_principal, issue_token
 
 ROLES = ("admin", "operations", "compliance", "auditor", "regulator", "agent")
 

@@ -184,7 +184,7 @@ async def test_an_agent_gets_nothing_of_another_agent(api: Api) -> None:
 
 
 async def test_a_revoked_or_unknown_token_is_refused(api: Api) -> None:
-    from api.principals import revoke
+    from eventstore.principals import revoke
 
     who = (await api.call("GET", "/v1/me", "auditor")).json()["principal"]
     await revoke(api.app.state.services.pool, api.tenant, who)

@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from api.principals import Role, create_principal, issue_token
+from eventstore.principals import Role, create_principal, issue_token
 from tests.api.test_serve import free_port, get, stop
 from tests.conftest import ROOT
 

@@ -13,8 +13,11 @@ import pytest
 from domain.journal import run_journal
 from domain.ports import NewEvent
 from eventstore.memory_vault import InMemoryKeyVault
-from projections import queries
+from projections.kpis import kpis_of
 from projections.registry import all_projections
+from projections.sales.queries import net_retail
+from projections.stock.queries import stock_of
+from projections.tree.queries import agent_as_of, downline_summary, tree_as_of
 from tests.projections.support import TenantRunner, id_number
 
 
@@ -67,10 +70,10 @@ async def caught_up(pool, pg_store, tenant) -> str:
 
 
 async def test_net_retail_counts_sales_and_returns_in_their_own_cst_period(pool, caught_up):
-    assert await queries.net_retail(pool, caught_up, "A2", "2026-01") == 19800 + 9900 - 9900 + 9900
-    assert await queries.net_retail(pool, caught_up, "A3", "2026-01") == 0
-    assert await queries.net_retail(pool, caught_up, "A3", "2026-02") == 9900
-    assert await queries.stock_of(pool, caught_up, "A1") == {"TEA-01": 70}
+    assert await net_retail(pool, caught_up, "A2", "2026-01") == 19800 + 9900 - 9900 + 9900
+    assert await net_retail(pool, caught_up, "A3", "2026-01") == 0
+    assert await net_retail(pool, caught_up, "A3", "2026-02") == 9900
+    assert await stock_of(pool, caught_up, "A1") == {"TEA-01": 70}
     pushed = await pool.fetch(
         "SELECT agent, period, units, amount FROM rm_sales.downline_sales WHERE tenant = $1",
         caught_up,
@@ -81,31 +84,31 @@ async def test_net_retail_counts_sales_and_returns_in_their_own_cst_period(pool,
 async def test_a_downline_summary_has_counts_levels_and_net_retail_and_no_one_else(
     pool, caught_up
 ):
-    summary = await queries.downline_summary(pool, caught_up, "A1", period="2026-01")
+    summary = await downline_summary(pool, caught_up, "A1", period="2026-01")
     assert (summary.direct, summary.total, summary.active) == (2, 3, 2)
     assert summary.by_level == {1: 2, 2: 1}
     assert summary.net_retail_fen == 29700
     assert [(r.agent, r.tier, r.status, r.downline, r.net_retail_fen)
             for r in summary.recruits] == [("A2", "general", "active", 1, 29700),
                                            ("A4", "first", "suspended", 0, 0)]
-    before = await queries.downline_summary(
+    before = await downline_summary(
         pool, caught_up, "A1", at=datetime.fromisoformat("2026-01-15T00:00:00+08:00")
     )
     assert (before.total, before.active) == (3, 3)
 
-    ids = [n.agent for n in await queries.tree_as_of(pool, caught_up, agent="A1")]
+    ids = [n.agent for n in await tree_as_of(pool, caught_up, agent="A1")]
     assert ids == ["A1", "A2", "A3", "A4"]
-    ids = [n.agent for n in await queries.tree_as_of(pool, caught_up, agent="A1/x")]
+    ids = [n.agent for n in await tree_as_of(pool, caught_up, agent="A1/x")]
     assert ids == ["A1/x", "Cx"]
-    node = await queries.agent_as_of(pool, caught_up, "A1/x")
+    node = await agent_as_of(pool, caught_up, "A1/x")
     assert node is not None and (node.direct, node.total) == (1, 1)
-    assert await queries.agent_as_of(
+    assert await agent_as_of(
         pool, caught_up, "A1/x", at=datetime.fromisoformat("2026-02-01T00:00:00+08:00")
     ) is None
 
 
 async def test_kpis_of_january(pool, caught_up):
-    k = await queries.kpis(pool, caught_up, "2026-01")
+    k = await kpis_of(pool, caught_up, "2026-01")
     assert k.net_retail_fen == 29700
     assert (k.customers, k.repurchase_rate_30d) == (2, 0.5)
     assert (k.active_agents, k.retail_per_active_agent_fen) == (3, 9900)
@@ -113,9 +116,9 @@ async def test_kpis_of_january(pool, caught_up):
     assert k.payout_share is None  # January was never closed
 
     early = datetime.fromisoformat("2026-04-05T12:00:00+08:00")  # A1's and A2's marks only
-    assert (await queries.kpis(pool, caught_up, "2026-01", as_of=early)).retention_3m == 1.0
+    assert (await kpis_of(pool, caught_up, "2026-01", as_of=early)).retention_3m == 1.0
     too_early = datetime.fromisoformat("2026-03-01T00:00:00+08:00")
-    assert (await queries.kpis(pool, caught_up, "2026-01", as_of=too_early)).retention_3m is None
+    assert (await kpis_of(pool, caught_up, "2026-01", as_of=too_early)).retention_3m is None
 
 
 def _raw(stream: str, version: int, name: str, at: str, **state: Any) -> NewEvent:

@@ -15,8 +15,11 @@ from domain.ledger import Ledger
 from domain.orders.stock import Stock
 from domain.periods import period_end, period_of, period_start
 from eventstore.vault import PostgresKeyVault
-from projections import queries
+from projections.kpis import kpis_of
 from projections.registry import all_projections
+from projections.sales.queries import net_retail
+from projections.stock.queries import stock_of
+from projections.tree.queries import agent_as_of, tree_as_of
 from tests.projections.support import TenantRunner, as_tree, replayed_tree
 
 SCENARIOS = Path(__file__).parents[2].parent / "shared" / "scenarios"
@@ -42,20 +45,20 @@ async def test_read_models_after_a_journal_hold_its_expected_stock_and_tree(
     assert runner.halted == {}
 
     for agent, units in expected.get("stock", {}).items():
-        held = await queries.stock_of(pool, tenant, agent)
+        held = await stock_of(pool, tenant, agent)
         assert {sku: held.get(sku, 0) for sku in units} == units, agent
     for agent, facts in expected.get("agents", {}).items():
-        node = await queries.agent_as_of(pool, tenant, agent)
+        node = await agent_as_of(pool, tenant, agent)
         assert node is not None, agent
         assert {"depth": node.depth, "tier": node.tier, "status": node.status} == facts
 
     # Beyond the expected files: every agent, unit and fen agrees with the aggregates.
-    assert as_tree(await queries.tree_as_of(pool, tenant)) == await replayed_tree(
+    assert as_tree(await tree_as_of(pool, tenant)) == await replayed_tree(
         pg_store, tenant
     )
     ledger = Ledger(pg_store, PostgresKeyVault(pool))
-    for agent in {n.agent for n in await queries.tree_as_of(pool, tenant)}:
-        assert await queries.stock_of(pool, tenant, agent) == await ledger.orders.stock(
+    for agent in {n.agent for n in await tree_as_of(pool, tenant)}:
+        assert await stock_of(pool, tenant, agent) == await ledger.orders.stock(
             tenant, agent
         ), agent
         await _net_retail_agrees(pool, pg_store, tenant, agent)
@@ -68,7 +71,7 @@ async def _net_retail_agrees(pool, store, tenant: str, agent: str) -> None:
     stock: Stock = Codec().replay(recorded)
     for period in sorted({period_of(at) for at, _ in stock.retail}):
         want = stock.net_retail(period_start(period), period_end(period))
-        assert await queries.net_retail(pool, tenant, agent, period) == want, (agent, period)
+        assert await net_retail(pool, tenant, agent, period) == want, (agent, period)
 
 
 SETTLEMENT = (SCENARIOS / "03-settlement.jsonl").read_text("utf-8").splitlines()
@@ -82,7 +85,7 @@ async def test_kpis_and_payout_share_after_the_settlement_journal(pool, pg_store
     await runner.ensure()
     await runner.catch_up_all()
 
-    january = await queries.kpis(pool, tenant, "2026-01")
+    january = await kpis_of(pool, tenant, "2026-01")
     assert january.net_retail_fen == 2_275_555 + 110_000_000
     assert (january.customers, january.repurchase_rate_30d) == (6, 0.0)
     assert january.active_agents == 2 and january.new_agents == 2
@@ -97,4 +100,4 @@ async def test_kpis_and_payout_share_after_the_settlement_journal(pool, pg_store
         assert january.payout_share == pytest.approx(share)
     else:
         assert january.payout_share is None
-    assert await queries.net_retail(pool, tenant, "A1", "2026-02") == 100_000 - 200_000
+    assert await net_retail(pool, tenant, "A1", "2026-02") == 100_000 - 200_000

@@ -13,9 +13,8 @@ from hypothesis import strategies as st
 from domain.journal import run_journal
 from eventstore.memory_vault import InMemoryKeyVault
 from eventstore.postgres import PostgresEventStore
-from projections import queries
 from projections.sales import SalesProjection
-from projections.tree import TreeProjection
+from projections.tree import TreeProjection, queries
 from tests.projections.support import TenantRunner, Tree, as_tree, journals, replayed_tree
 
 NUDGE = (timedelta(0), timedelta(microseconds=-1), timedelta(hours=6))

@@ -29,7 +29,8 @@ from domain.journal import run_journal
 from domain.ports import EventStore
 from eventstore.memory_vault import InMemoryKeyVault
 from eventstore.postgres import PostgresEventStore
-from projections.alerts import AlertsProjection, DisputesProjection, list_alerts, list_disputes
+from projections.alerts import AlertsProjection, DisputesProjection
+from projections.alerts.queries import list_alerts, list_disputes
 from projections.runner import ProjectionRunner
 from projections.watchers import (
     APPLICATION,

@@ -163,26 +163,3 @@ class DisputesProjection(Projection):
                     tenant, d["dispute"], DISPUTE_RESOLVED, e.business_time, _actor(e),
                     d["outcome"], d["adjustment_fen"], d["text"],
                 )  # fmt: skip
-
-
-async def list_alerts(
-    conn: asyncpg.Connection | asyncpg.Pool, tenant: str, *, schema: str = "rm_alerts"
-) -> list[dict[str, Any]]:
-    """Every alert of a tenant, oldest first (a helper for tests; the API reads through
-    projections/queries.py)."""
-    rows = await conn.fetch(
-        f"SELECT * FROM {schema}.alerts WHERE tenant = $1 ORDER BY position", tenant
-    )
-    return [
-        {**dict(r), "numbers": json.loads(r["numbers"]), "cites": json.loads(r["cites"])}
-        for r in rows
-    ]
-
-
-async def list_disputes(
-    conn: asyncpg.Connection | asyncpg.Pool, tenant: str, *, schema: str = "rm_disputes"
-) -> list[dict[str, Any]]:
-    rows = await conn.fetch(
-        f"SELECT * FROM {schema}.disputes WHERE tenant = $1 ORDER BY position", tenant
-    )
-    return [dict(r) for r in rows]

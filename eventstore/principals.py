@@ -1,4 +1,5 @@
-"""Principals and their bearer tokens, at rest in tables `principals` and `api_tokens`.
+"""Principals and their bearer tokens, at rest in tables `principals` and `api_tokens`
+(eventstore/sql/migrations), beside the key vault: the API and the CLI ask here.
 
 A token is `wl_` + 32 random bytes (url-safe base64), shown once when issued and stored
 only as sha256 of itself: a high-entropy secret needs no slow password hash, and the
@@ -9,15 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-import asyncpg
-from asyncpg.pool import PoolConnectionProxy
-
-Db = asyncpg.Pool | asyncpg.Connection | PoolConnectionProxy
+from eventstore.database import Conn
+from eventstore.database import Reader as Db
 
 
 class Role(StrEnum):
@@ -122,33 +120,21 @@ async def list_principals(db: Db, tenant: str) -> list[Principal]:
             for r in rows]
 
 
-class TokenBook:
-    """Looks a bearer token up, with a short cache so a busy client costs no query per
-    call. A revocation takes effect within `ttl` seconds (one second by default)."""
+async def principal_of(db: Db, tenant: str, digest: bytes) -> Principal | None:
+    """Whose live (unexpired, unrevoked) token has this `token_hash`."""
+    row = await db.fetchrow(
+        "SELECT p.principal, p.name, p.role, p.agent FROM api_tokens t"
+        " JOIN principals p ON p.tenant = t.tenant AND p.principal = t.principal"
+        " WHERE t.tenant = $1 AND t.token_hash = $2 AND t.revoked_at IS NULL"
+        " AND t.expires_at > now()",
+        tenant, digest,
+    )
+    return None if row is None else Principal(
+        tenant, row["principal"], row["name"], Role(row["role"]), row["agent"]
+    )
 
-    def __init__(self, pool: asyncpg.Pool, tenant: str, ttl: float = 1.0) -> None:
-        self.pool = pool
-        self.tenant = tenant
-        self.ttl = ttl
-        self._cache: dict[bytes, tuple[float, Principal | None]] = {}
 
-    async def find(self, token: str) -> Principal | None:
-        digest = token_hash(token)
-        now = time.monotonic()
-        hit = self._cache.get(digest)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        row = await self.pool.fetchrow(
-            "SELECT p.principal, p.name, p.role, p.agent FROM api_tokens t"
-            " JOIN principals p ON p.tenant = t.tenant AND p.principal = t.principal"
-            " WHERE t.tenant = $1 AND t.token_hash = $2 AND t.revoked_at IS NULL"
-            " AND t.expires_at > now()",
-            self.tenant, digest,
-        )
-        found = None if row is None else Principal(
-            self.tenant, row["principal"], row["name"], Role(row["role"]), row["agent"]
-        )
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[digest] = (now + self.ttl, found)
-        return found
+async def lock_principals(conn: Conn, tenant: str) -> None:
+    """Hold the tenant's principals until `conn`'s transaction ends, so that two first
+    admins created at once cannot both find none."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('principals:' || $1))", tenant)

@@ -1,7 +1,7 @@
-"""All read SQL over the read models, for the API, the console and the export.
+"""Reads of the tree read model (rm_tree), for the API, the console and the export.
 
-Every function takes a pool or a connection, the tenant, and for the tree an optional
-point in history: `position` (events up to and including it) or `at` (business time),
+Every function takes a pool or a connection, the tenant, and an optional point in
+history: `position` (events up to and including it) or `at` (business time),
 never both; neither means "now". A tree version is visible at P when
 valid_from <= P < valid_to (NULL valid_to: still current), so the past is one query.
 
@@ -13,19 +13,15 @@ be planned onto the index for a prepared statement's generic plan.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-import asyncpg
-
-from projections.kpis import Kpis, kpis_of
-from projections.tree import segment
-
-Reader = asyncpg.Pool | asyncpg.Connection
+from eventstore.database import Conn, Reader, Row
+from projections.tree.projection import segment
 
 TREE = "rm_tree.nodes"
-STOCK = "rm_stock.on_hand"
 NET_RETAIL = "rm_sales.net_retail"
 
 
@@ -203,27 +199,27 @@ async def downline_summary(
     )
 
 
-async def stock_of(db: Reader, tenant: str, agent: str) -> dict[str, int]:
-    """Units on hand per SKU (SKUs once held and now at zero included)."""
-    rows = await db.fetch(
-        f"SELECT sku, units FROM {STOCK} WHERE tenant = $1 AND agent = $2 ORDER BY sku",
-        tenant, agent,
+async def current_agents(
+    db: Reader, tenant: str, *, after: str, sponsor: str | None, limit: int
+) -> list[Row]:
+    """Agents as they stand now, by id after `after`, optionally of one sponsor."""
+    return await db.fetch(
+        "SELECT agent, sponsor, tier, depth, status FROM rm_tree.nodes"
+        " WHERE tenant = $1 AND valid_to_position IS NULL AND agent COLLATE \"C\" > $2"
+        " AND ($3::text IS NULL OR sponsor = $3) ORDER BY agent COLLATE \"C\" LIMIT $4",
+        tenant, after, sponsor, limit,
     )
-    return {r["sku"]: r["units"] for r in rows}
 
 
-async def net_retail(db: Reader, tenant: str, agent: str, period: str) -> int:
-    """The agent's own retail minus returns in the period, in fen."""
-    value = await db.fetchval(
-        f"SELECT amount - returned_amount FROM {NET_RETAIL}"
-        " WHERE tenant = $1 AND agent = $2 AND period = $3",
-        tenant, agent, period,
+async def nodes_at(conn: Conn, tenant: str, position: int, *,
+                   prefetch: int) -> AsyncIterator[Row]:
+    """Every node as it stood at `position`, with its join time, in path order, from a
+    server-side cursor (`conn` inside a transaction): the export streams it."""
+    cursor = conn.cursor(
+        "SELECT n.agent, n.sponsor, n.depth, n.tier, n.status, n.path, n.joined_at"
+        f" FROM {TREE} n WHERE n.tenant = $1 AND {visible('n', position, None)}"
+        ' ORDER BY n.path COLLATE "C"',
+        tenant, position, prefetch=prefetch,
     )
-    return int(value or 0)
-
-
-async def kpis(
-    db: Reader, tenant: str, period: str, *, as_of: datetime | None = None
-) -> Kpis:
-    """The brand's health figures for one period (see projections.kpis)."""
-    return await kpis_of(db, tenant, period, as_of=as_of)
+    async for row in cursor:
+        yield row

@@ -1,0 +1,93 @@
+"""Reads of the events table for the API's timelines and lists and for the export.
+
+Functions over a pool or a connection rather than methods of PostgresEventStore: the
+export reads all its files inside one REPEATABLE READ transaction on one connection
+(one instant), and these reads serve no command, so the domain's port has no need of
+them. Events come back as the store's own RecordedEvent, decoded as every read decodes
+them (postgres.row_to_event).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Collection, Sequence
+from datetime import datetime
+
+from domain.ports import RecordedEvent
+from eventstore.database import Conn, Reader
+from eventstore.postgres import COLUMNS, row_to_event
+
+
+async def events_of_streams(db: Reader, tenant: str, streams: Sequence[str], *,
+                            after: int, limit: int) -> list[RecordedEvent]:
+    """The events of any of `streams` after log position `after`, in log order."""
+    rows = await db.fetch(
+        f"SELECT {COLUMNS} FROM events WHERE tenant = $1 AND stream = ANY($2::text[])"
+        " AND position > $3 ORDER BY position LIMIT $4",
+        tenant, list(streams), after, limit,
+    )
+    return [row_to_event(r) for r in rows]
+
+
+async def streams_with(db: Reader, tenant: str, name: str, *, after: str,
+                       limit: int) -> list[str]:
+    """The streams holding an event named `name`, by stream id (bytewise) after `after`."""
+    rows = await db.fetch(
+        "SELECT stream FROM events WHERE tenant = $1 AND name = $2"
+        " AND stream COLLATE \"C\" > $3 ORDER BY stream COLLATE \"C\" LIMIT $4",
+        tenant, name, after, limit,
+    )
+    return [r["stream"] for r in rows]
+
+
+async def first_payloads(db: Reader, tenant: str, streams: Sequence[str]) -> dict[str, bytes]:
+    """The payload of each stream's first event (version 1), for the streams that have one."""
+    rows = await db.fetch(
+        "SELECT stream, payload FROM events WHERE tenant = $1 AND stream = ANY($2::text[])"
+        " AND version = 1",
+        tenant, list(streams),
+    )
+    return {r["stream"]: r["payload"] for r in rows}
+
+
+async def scan(conn: Conn, tenant: str, first: int, last: int, names: Collection[str] = (), *,
+               prefetch: int) -> AsyncIterator[RecordedEvent]:
+    """Events at positions first..last (only those named `names`, if any), in log order,
+    from a server-side cursor: `conn` must be inside a transaction."""
+    cursor = conn.cursor(
+        f"SELECT {COLUMNS} FROM events WHERE tenant = $1 AND position BETWEEN $2 AND $3"
+        " AND (cardinality($4::text[]) = 0 OR name = ANY($4)) ORDER BY position",
+        tenant, first, last, list(names), prefetch=prefetch,
+    )
+    async for row in cursor:
+        yield row_to_event(row)
+
+
+async def last_position(db: Reader, tenant: str) -> int | None:
+    """The newest event's position as this snapshot sees it (None: no events)."""
+    value: int | None = await db.fetchval(
+        "SELECT max(position) FROM events WHERE tenant = $1", tenant
+    )
+    return value
+
+
+async def first_position_from(db: Reader, tenant: str, business_time: datetime, *,
+                              at_least: int = 0, besides: str | None = None) -> int | None:
+    """The first position at or after `at_least` whose business time is `business_time`
+    or later, ignoring events named `besides` (None: there is none)."""
+    value: int | None = await db.fetchval(
+        "SELECT min(position) FROM events WHERE tenant = $1 AND business_time >= $2"
+        " AND position >= $3 AND ($4::text IS NULL OR name <> $4)",
+        tenant, business_time, at_least, besides,
+    )
+    return value
+
+
+async def hashes(db: Reader, tenant: str,
+                 positions: Collection[int]) -> dict[int, tuple[bytes, bytes]]:
+    """Position -> (previous hash, hash) of the events at `positions`."""
+    rows = await db.fetch(
+        "SELECT position, prev_hash, hash FROM events WHERE tenant = $1"
+        " AND position = ANY($2::bigint[])",
+        tenant, list(positions),
+    )
+    return {r["position"]: (bytes(r["prev_hash"]), bytes(r["hash"])) for r in rows}

@@ -1,0 +1,80 @@
+"""Reads of the alerts (rm_alerts) and disputes (rm_disputes) read models."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from eventstore.database import Conn, Reader, Row
+
+
+async def alerts(db: Reader, tenant: str, *, agent: str | None, status: str | None,
+                 rule: str | None, after: int, limit: int) -> list[Row]:
+    """Alerts in the order they were raised, after log position `after`, filtered."""
+    return await db.fetch(
+        "SELECT * FROM rm_alerts.alerts WHERE tenant = $1 AND position > $2"
+        " AND ($3::text IS NULL OR agent = $3) AND ($4::text IS NULL OR status = $4)"
+        " AND ($5::text IS NULL OR rule = $5) ORDER BY position LIMIT $6",
+        tenant, after, agent, status, rule, limit,
+    )
+
+
+async def alert(db: Reader, tenant: str, alert_id: str) -> Row | None:
+    return await db.fetchrow(
+        "SELECT * FROM rm_alerts.alerts WHERE tenant = $1 AND alert = $2", tenant, alert_id
+    )
+
+
+async def alerts_between(conn: Conn, tenant: str, first: int, last: int, *,
+                         prefetch: int) -> AsyncIterator[Row]:
+    """Alerts raised at positions first..last, from a server-side cursor (`conn` inside a
+    transaction): the export streams them."""
+    cursor = conn.cursor(
+        "SELECT * FROM rm_alerts.alerts WHERE tenant = $1 AND position BETWEEN $2 AND $3"
+        " ORDER BY position, alert", tenant, first, last, prefetch=prefetch,
+    )
+    async for row in cursor:
+        yield row
+
+
+async def disputes(db: Reader, tenant: str, *, agent: str | None, status: str | None,
+                   after: int, limit: int) -> list[Row]:
+    """Disputes in the order they were opened, after log position `after`, filtered."""
+    return await db.fetch(
+        "SELECT * FROM rm_disputes.disputes WHERE tenant = $1 AND position > $2"
+        " AND ($3::text IS NULL OR agent = $3) AND ($4::text IS NULL OR status = $4)"
+        " ORDER BY position LIMIT $5",
+        tenant, after, agent, status, limit,
+    )
+
+
+async def dispute(db: Reader, tenant: str, dispute_id: str,
+                  agent: str | None = None) -> Row | None:
+    """One dispute; with `agent`, only if that agent opened it."""
+    return await db.fetchrow(
+        "SELECT * FROM rm_disputes.disputes WHERE tenant = $1 AND dispute = $2"
+        " AND ($3::text IS NULL OR agent = $3)",
+        tenant, dispute_id, agent,
+    )
+
+
+async def list_alerts(db: Reader, tenant: str, *,
+                      schema: str = "rm_alerts") -> list[dict[str, Any]]:
+    """Every alert of a tenant, oldest first, its jsonb decoded (for tests and tools;
+    `schema` reads a rebuild's fresh tables)."""
+    rows = await db.fetch(
+        f"SELECT * FROM {schema}.alerts WHERE tenant = $1 ORDER BY position", tenant
+    )
+    return [
+        {**dict(r), "numbers": json.loads(r["numbers"]), "cites": json.loads(r["cites"])}
+        for r in rows
+    ]
+
+
+async def list_disputes(db: Reader, tenant: str, *,
+                        schema: str = "rm_disputes") -> list[dict[str, Any]]:
+    rows = await db.fetch(
+        f"SELECT * FROM {schema}.disputes WHERE tenant = $1 ORDER BY position", tenant
+    )
+    return [dict(r) for r in rows]

@@ -1,0 +1,5 @@
+"""Units on hand: `projection` writes rm_stock, `queries` reads it."""
+
+from projections.stock.projection import StockProjection
+
+__all__ = ["StockProjection"]
