@@ -27,7 +27,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.deps import Services
-from api.errors import ApiError, problems
+from api.errors import ApiError, ApiRule, problems
+from domain.errors import Rule
 from domain.handling import Accepted, Context
 from domain.journal import Malformed, parse_command
 from domain.periods import CST
@@ -71,7 +72,7 @@ async def check_if_match(services: Services, stream: str, if_match: str | None) 
     wanted = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
     if ("*" in wanted and version > 0) or etag(version) in wanted:
         return
-    raise ApiError(412, "stale-version", "the stream changed since you read it",
+    raise ApiError(412, ApiRule.STALE_VERSION, "the stream changed since you read it",
                    headers={"ETag": etag(version)}, current=etag(version))
 
 
@@ -99,7 +100,7 @@ async def run(
     try:
         command = parse_command({"cmd": name, **fields})
     except Malformed as error:
-        raise ApiError(422, "malformed", str(error)) from None
+        raise ApiError(422, Rule.MALFORMED, str(error)) from None
     if if_match is not None:
         await check_if_match(services, *if_match)
     key = f"api:{principal.principal}:{idempotency_key}" if idempotency_key else None
@@ -111,7 +112,7 @@ async def run(
         # The domain checks shapes it alone knows (a policy document's fields): the
         # request is malformed, not the service broken.
         log.info("command %s malformed: %r", name, error)
-        raise ApiError(422, "malformed", f"{name}: {error}") from None
+        raise ApiError(422, Rule.MALFORMED, f"{name}: {error}") from None
     headers = {}
     if accepted.replayed:
         accepted = await _first_answer(services, accepted, fingerprint)
@@ -135,7 +136,7 @@ async def _first_answer(services: Services, accepted: Accepted, fingerprint: str
         return accepted
     metadata = first[0].metadata
     if str(metadata.get("request_id") or "").rpartition(":")[2] != fingerprint:
-        raise ApiError(422, "idempotency-key-reused",
+        raise ApiError(422, ApiRule.IDEMPOTENCY_KEY_REUSED,
                        "this Idempotency-Key was used for a different command")
     version = metadata.get("policy_version")
     return Accepted(accepted.first_position, accepted.last_position, True,

@@ -10,6 +10,7 @@ from api.deps import Services
 from api.errors import ApiError
 from api.schemas.common import cny
 from api.schemas.compliance import AlertPublic, DisputePublic
+from domain.errors import Rule
 from projections.alerts import queries
 
 
@@ -50,7 +51,7 @@ async def alerts(services: Services, *, agent: str | None, status: str | None,
 async def alert(services: Services, alert_id: str) -> AlertPublic:
     row = await queries.alert(services.pool, services.tenant, alert_id)
     if row is None:
-        raise ApiError(404, "unknown-alert", f"no alert {alert_id}", alert=alert_id)
+        raise ApiError(404, Rule.UNKNOWN_ALERT, f"no alert {alert_id}", alert=alert_id)
     return _alert(row)
 
 
@@ -64,5 +65,5 @@ async def disputes(services: Services, *, agent: str | None, status: str | None,
 async def dispute(services: Services, dispute_id: str, agent: str | None = None) -> DisputePublic:
     row = await queries.dispute(services.pool, services.tenant, dispute_id, agent)
     if row is None:
-        raise ApiError(404, "unknown-dispute", f"no dispute {dispute_id}", dispute=dispute_id)
+        raise ApiError(404, Rule.UNKNOWN_DISPUTE, f"no dispute {dispute_id}", dispute=dispute_id)
     return _dispute(row)

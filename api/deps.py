@@ -15,7 +15,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPBearer
 
-from api.errors import ApiError
+from api.errors import ApiError, ApiRule
 from api.schemas.common import Page
 from api.tokens import TokenBook
 from config.settings import Settings
@@ -65,15 +65,16 @@ class RoleCheck(HTTPBearer):
         credentials = await super().__call__(request)
         challenge = {"WWW-Authenticate": "Bearer"}
         if credentials is None or credentials.scheme.lower() != "bearer":
-            raise ApiError(401, "unauthenticated", "a bearer token is required",
+            raise ApiError(401, ApiRule.UNAUTHENTICATED, "a bearer token is required",
                            headers=challenge)
         services: Services = request.app.state.services
         principal = await services.tokens.find(credentials.credentials)
         if principal is None:
-            raise ApiError(401, "unauthenticated", "unknown, expired or revoked token",
+            raise ApiError(401, ApiRule.UNAUTHENTICATED, "unknown, expired or revoked token",
                            headers=challenge)
         if principal.role not in self.roles:
-            raise ApiError(403, "forbidden", f"the {principal.role.value} role may not do this",
+            raise ApiError(403, ApiRule.FORBIDDEN,
+                           f"the {principal.role.value} role may not do this",
                            role=principal.role.value)
         return principal
 
@@ -133,11 +134,11 @@ def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except ValueError:
-        raise ApiError(400, "bad-cursor", "the cursor is not one this API gave") from None
+        raise ApiError(400, ApiRule.BAD_CURSOR, "the cursor is not one this API gave") from None
     if not isinstance(key, list) or len(key) != arity or not all(
         isinstance(k, str | int) and not isinstance(k, bool) for k in key
     ):
-        raise ApiError(400, "bad-cursor", "the cursor is not one this API gave")
+        raise ApiError(400, ApiRule.BAD_CURSOR, "the cursor is not one this API gave")
     return key
 
 
@@ -147,7 +148,7 @@ def decode_position(cursor: str | None) -> int:
     if key is None:
         return 0
     if not isinstance(key[0], int) or key[0] < 0:
-        raise ApiError(400, "bad-cursor", "the cursor is not one this API gave")
+        raise ApiError(400, ApiRule.BAD_CURSOR, "the cursor is not one this API gave")
     return key[0]
 
 
@@ -160,7 +161,7 @@ async def fresh(services: Services, projection: str, min_position: int | None) -
         return
     head = await services.store.head(services.tenant)
     if min_position > head:
-        raise ApiError(422, "unknown-position", "no such position in the log yet",
+        raise ApiError(422, ApiRule.UNKNOWN_POSITION, "no such position in the log yet",
                        min_position=min_position, head=head)
     deadline = time.monotonic() + FRESH_WAIT
     while True:
@@ -168,7 +169,7 @@ async def fresh(services: Services, projection: str, min_position: int | None) -
         if reached >= min_position:
             return
         if time.monotonic() > deadline:
-            raise ApiError(503, "projection-behind", f"the {projection} read model is behind",
+            raise ApiError(503, ApiRule.PROJECTION_BEHIND, f"the {projection} read model is behind",
                            headers={"Retry-After": "1"}, reached=reached,
                            min_position=min_position)
         await asyncio.sleep(0.02)

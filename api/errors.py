@@ -12,6 +12,7 @@ again (with the same Idempotency-Key) is safe.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,14 +21,37 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from domain.errors import Refused
+from domain.errors import Refused, Rule
 from domain.ports import VersionConflict
 
 PROBLEM = "application/problem+json"
 CONFLICT_RULES = frozenset(
-    {"already-joined", "duplicate-sale", "already-forgotten", "duplicate-dispute",
-     "already-resolved"}
+    {Rule.ALREADY_JOINED, Rule.DUPLICATE_SALE, Rule.ALREADY_FORGOTTEN, Rule.DUPLICATE_DISPUTE,
+     Rule.ALREADY_RESOLVED}
 )
+
+
+class ApiRule(StrEnum):
+    """The HTTP layer's own codes (who is asking, what was asked for, how); the ledger's
+    rules are domain.errors.Rule. Stable, like those: part of the API."""
+
+    AS_OF_BOTH = "as-of-both"
+    BAD_CURSOR = "bad-cursor"
+    CONCURRENT_CHANGE = "concurrent-change"
+    FORBIDDEN = "forbidden"
+    HTTP_ERROR = "http-error"
+    IDEMPOTENCY_KEY_REUSED = "idempotency-key-reused"
+    INVALID_REQUEST = "invalid-request"
+    METHOD_NOT_ALLOWED = "method-not-allowed"
+    NOTHING_TO_EXPORT = "nothing-to-export"
+    NOT_FOUND = "not-found"
+    NO_SIGNING_KEY = "no-signing-key"
+    PROJECTION_BEHIND = "projection-behind"
+    STALE_VERSION = "stale-version"
+    UNAUTHENTICATED = "unauthenticated"
+    UNKNOWN_POLICY = "unknown-policy"
+    UNKNOWN_POSITION = "unknown-position"
+    UNKNOWN_STATEMENT = "unknown-statement"
 
 
 class Problem(BaseModel):
@@ -49,7 +73,7 @@ class ApiError(Exception):
     def __init__(
         self,
         status: int,
-        rule: str,
+        rule: Rule | ApiRule,
         detail: str | None = None,
         /,
         headers: dict[str, str] | None = None,
@@ -128,7 +152,7 @@ def install(app: FastAPI) -> None:
             {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))}
             for e in error.errors()
         ]
-        problem = ApiError(422, "invalid-request", "; ".join(
+        problem = ApiError(422, ApiRule.INVALID_REQUEST, "; ".join(
             f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors
         ))
         return JSONResponse(
@@ -137,14 +161,15 @@ def install(app: FastAPI) -> None:
 
     async def http_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, StarletteHTTPException)
-        rule = {404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "http-error")
+        rule = {404: ApiRule.NOT_FOUND, 405: ApiRule.METHOD_NOT_ALLOWED}.get(
+            error.status_code, ApiRule.HTTP_ERROR)
         problem = ApiError(error.status_code, rule, str(error.detail),
                            headers=dict(error.headers or {}))
         return render(problem, request)
 
     async def concurrent(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, VersionConflict)
-        problem = ApiError(409, "concurrent-change", "other commands changed the same records"
+        problem = ApiError(409, ApiRule.CONCURRENT_CHANGE, "other commands changed the same records"
                            " while this one was judged; nothing was recorded: send it again",
                            headers={"Retry-After": "1"})
         return render(problem, request)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from api.deps import Services
-from api.errors import ApiError
+from api.errors import ApiError, ApiRule
 from api.schemas.common import cny
 from api.schemas.settlement import (
     CitedEvent,
@@ -34,7 +34,7 @@ async def page(services: Services, *, agent: str | None, period: str | None,
 async def one(services: Services, agent: str, period: str) -> StatementPublic:
     head = await queries.statement(services.pool, services.tenant, agent, period)
     if head is None:
-        raise ApiError(404, "unknown-statement", f"no statement of {agent} for {period}",
+        raise ApiError(404, ApiRule.UNKNOWN_STATEMENT, f"no statement of {agent} for {period}",
                        agent=agent, period=period)
     rows = await queries.lines(services.pool, services.tenant, agent, period)
     items = [

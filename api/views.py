@@ -17,6 +17,7 @@ from api.schemas.agents import (
 )
 from api.schemas.common import cny
 from api.schemas.orders import SaleLinePublic, SalePublic, SaleSummary
+from domain.errors import Rule
 from domain.events import Codec, streams
 from projections.sales.queries import sales as sales_of
 from projections.stock.queries import stock_of
@@ -28,7 +29,7 @@ _codec = Codec()
 async def agent(services: Services, agent: str) -> AgentPublic:
     view = await services.ledger.agents.get(services.tenant, agent)
     if view is None:
-        raise ApiError(404, "unknown-agent", f"no agent {agent}", agent=agent)
+        raise ApiError(404, Rule.UNKNOWN_AGENT, f"no agent {agent}", agent=agent)
     personal = await services.ledger.agents.personal_data(services.tenant, agent)
     return AgentPublic(
         agent=view.agent, sponsor=view.sponsor, tier=view.tier, depth=view.depth,
@@ -89,7 +90,7 @@ async def sale(services: Services, sale_id: str, seller: str | None = None) -> S
     agent learns nothing of another's sales)."""
     found = await services.ledger.orders.sale(services.tenant, sale_id)
     if found is None or (seller is not None and found.seller != seller):
-        raise ApiError(404, "unknown-sale", f"no sale {sale_id}", sale=sale_id)
+        raise ApiError(404, Rule.UNKNOWN_SALE, f"no sale {sale_id}", sale=sale_id)
     return SalePublic(
         sale=found.sale, seller=found.seller, sold_at=found.sold_at.isoformat(),
         amount=cny(found.amount),

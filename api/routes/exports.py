@@ -16,7 +16,7 @@ from fastapi import Depends, Query
 from fastapi.responses import StreamingResponse
 
 from api.deps import RoleCheck, ServicesDep
-from api.errors import ApiError, problems
+from api.errors import ApiError, ApiRule, problems
 from api.routes import resource
 from eventstore.principals import Principal, Role
 from export.signing import SigningKeyError, keys_folder, load_private_key
@@ -47,12 +47,12 @@ async def export(
         key = load_private_key(keys_folder(settings.keys_dir, settings.data_dir),
                                principal.tenant)
     except SigningKeyError as error:
-        raise ApiError(409, "no-signing-key", str(error)) from error
+        raise ApiError(409, ApiRule.NO_SIGNING_KEY, str(error)) from error
     async with services.pool.acquire() as conn:  # refuse before the 200 goes out
         try:
             await resolve_range(conn, principal.tenant, since, until)
         except ExportError as error:
-            raise ApiError(404, "nothing-to-export", str(error)) from error
+            raise ApiError(404, ApiRule.NOTHING_TO_EXPORT, str(error)) from error
     name = f"weiledger-{principal.tenant}-{since or 'start'}-{until or 'head'}.zip"
     return StreamingResponse(
         stream_export(services.pool, principal.tenant, key, since=since, until=until),

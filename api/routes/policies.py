@@ -19,10 +19,11 @@ from api.deps import (
     decode_position,
     page_of,
 )
-from api.errors import ApiError, problems
+from api.errors import ApiError, ApiRule, problems
 from api.events import fields_of
 from api.routes import resource
 from api.schemas.common import AsOf, At, Page
+from domain.errors import Rule
 from domain.events import streams
 from domain.policy.model import DEFAULT_POLICY, to_document
 
@@ -55,7 +56,7 @@ async def issue(body: PolicyCreate, who: Compliance, services: ServicesDep,
                 key: IdempotencyKey = None) -> JSONResponse:
     reserved = {"at", "cmd", "version", "effective_from"} & set(body.document)
     if reserved:
-        raise ApiError(422, "malformed", f"document may not hold {', '.join(sorted(reserved))}")
+        raise ApiError(422, Rule.MALFORMED, f"document may not hold {', '.join(sorted(reserved))}")
     fields = {**body.document, **body.model_dump(mode="json", exclude={"document"})}
     return await run(services, who, "policy", fields, key)
 
@@ -88,4 +89,4 @@ async def version(version: Annotated[int, Path(ge=1, le=10_000)], who: HQReader,
     for found in await _versions(services):
         if found.version == version:
             return found
-    raise ApiError(404, "unknown-policy", f"no policy version {version}", version=version)
+    raise ApiError(404, ApiRule.UNKNOWN_POLICY, f"no policy version {version}", version=version)

@@ -18,7 +18,7 @@ from api.deps import (
     decode_position,
     page_of,
 )
-from api.errors import ApiError, problems
+from api.errors import ApiError, ApiRule, problems
 from api.events import EventPublic, public
 from api.routes import resource
 from api.schemas.agents import StockPublic
@@ -62,7 +62,7 @@ async def timeline(services: Services, streams_: list[str], cursor: str | None,
 async def agent_as_of(agent: IdPath, as_of: Annotated[AsOf, Query()], who: HQReader,
                       services: ServicesDep) -> AgentAsOf:
     if as_of is None:
-        raise ApiError(422, "invalid-request", "as_of is required")
+        raise ApiError(422, ApiRule.INVALID_REQUEST, "as_of is required")
     node = await queries.agent_as_of(services.pool, services.tenant, agent, at=as_of)
     place = None if node is None else PlacePublic(
         sponsor=node.sponsor, depth=node.depth, tier=node.tier, status=node.status,

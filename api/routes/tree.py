@@ -17,7 +17,7 @@ from api.deps import (
     encode_cursor,
     fresh,
 )
-from api.errors import ApiError, problems
+from api.errors import ApiError, ApiRule, problems
 from api.routes import resource
 from api.schemas.common import AsOf, Id, Page
 from projections.tree import queries
@@ -43,7 +43,7 @@ async def tree(who: HQReader, services: ServicesDep,
                agent: Id | None = None, limit: Limit = 100, cursor: Cursor = None,
                min_position: MinPosition = None) -> Page[NodePublic]:
     if as_of is not None and position is not None:
-        raise ApiError(422, "as-of-both", "ask as of a business time or a position, not both")
+        raise ApiError(422, ApiRule.AS_OF_BOTH, "ask as of a business time or a position, not both")
     await fresh(services, "tree", min_position)
     nodes = await queries.tree_as_of(services.pool, services.tenant, position=position,
                                      at=as_of, agent=agent)
