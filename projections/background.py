@@ -40,17 +40,6 @@ LEAD_RETRY_SECONDS = 2.0  # how often a process not leading tries for the lock a
 LEAD_CHECK_SECONDS = 2.0  # how often the leader checks that it still holds it
 
 
-class TenantRunner(ProjectionRunner):
-    """The runner for the one tenant this service serves."""
-
-    def __init__(self, pool: asyncpg.Pool, store: PostgresEventStore, tenant: str) -> None:
-        super().__init__(pool, store, all_projections())
-        self.tenant = tenant
-
-    async def tenants(self) -> list[str]:
-        return [self.tenant]
-
-
 async def _supervise(name: str, run: Callable[[], Awaitable[None]]) -> None:
     while True:
         try:
@@ -86,7 +75,7 @@ async def _follow_watchers(store: PostgresEventStore, tenant: str) -> None:
 class Background:
     def __init__(self, pool: asyncpg.Pool, store: PostgresEventStore, tenant: str, *,
                  retry: float = LEAD_RETRY_SECONDS) -> None:
-        self.runner = TenantRunner(pool, store, tenant)
+        self.runner = ProjectionRunner(pool, store, all_projections(), tenant=tenant)
         self.pool = pool
         self.store = store
         self.tenant = tenant

@@ -72,11 +72,16 @@ class ProjectionRunner:
         store: PostgresEventStore,
         projections: Sequence[Projection],
         batch: int = BATCH,
+        *,
+        tenant: str | None = None,
     ) -> None:
+        """`tenant`: run that tenant's projections only (the service runs its own tenant;
+        tests share one database and keep to theirs); None: every tenant of the store."""
         self.pool = pool
         self.store = store
         self.projections = list(projections)
         self.batch = batch
+        self.tenant = tenant
         self.halted: dict[str, str] = {}
         # (schema, tenant) -> the position this runner's last committed step reached, so
         # a round skips what is already at the head without a transaction.
@@ -89,6 +94,8 @@ class ProjectionRunner:
         raise KeyError(f"no projection named {name!r}")
 
     async def tenants(self) -> list[str]:
+        if self.tenant is not None:
+            return [self.tenant]
         rows = await self.pool.fetch("SELECT tenant FROM chain_heads ORDER BY tenant")
         return [r["tenant"] for r in rows]
 
@@ -272,7 +279,7 @@ class ProjectionRunner:
         to the commands; a lone command is still caught up at once."""
         await self.ensure()
         woken = asyncio.Event()
-        stop_listening = await self.store.listen(None, lambda _position: woken.set())
+        stop_listening = await self.store.listen(self.tenant, lambda _position: woken.set())
         try:
             while True:
                 woken.clear()

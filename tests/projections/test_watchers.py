@@ -211,17 +211,6 @@ async def test_dispute_commands_refuse_what_does_not_fit(store: EventStore, tena
 # read models (PostgreSQL)
 
 
-class OneTenant(ProjectionRunner):
-    """The runner, kept to this test's tenant (the test database holds many)."""
-
-    def __init__(self, pool: asyncpg.Pool, store: PostgresEventStore, tenant: str) -> None:
-        super().__init__(pool, store, [AlertsProjection(), DisputesProjection()])
-        self.tenant = tenant
-
-    async def tenants(self) -> list[str]:
-        return [self.tenant]
-
-
 async def test_the_read_models_show_alerts_and_disputes_with_who_and_why(
     pg_store: PostgresEventStore, pool: asyncpg.Pool, tenant: str
 ) -> None:
@@ -234,7 +223,8 @@ async def test_the_read_models_show_alerts_and_disputes_with_who_and_why(
     await svc.resolve_dispute(officer, ResolveDispute(end + 2 * H, "D1", "upheld", -990, "ok"))
     await run_watchers(pg_store, tenant)
     await svc.resolve_alert(officer, ResolveAlert(end + 3 * H, "entry-loading:A1", "bought back"))
-    runner = OneTenant(pool, pg_store, tenant)
+    runner = ProjectionRunner(pool, pg_store, [AlertsProjection(), DisputesProjection()],
+                              tenant=tenant)
     await runner.ensure()
     await runner.catch_up_all()
     assert runner.halted == {}
