@@ -17,13 +17,13 @@ takes the winner's word.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from typing import Any, cast
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Protocol, runtime_checkable
 
 from domain.compliance.alerts import Alert, alert_stream
 from domain.compliance.judging import Breach
 from domain.compliance.monitor import WATCHED, Monitor
-from domain.compliance.rules import TAX_FLAG
 from domain.events import Codec, create
 from domain.ports import (
     EventStore,
@@ -37,7 +37,18 @@ from domain.ports import (
 APPLICATION = "watchers"  # the tracking name; also the actor of every AlertRaised
 BATCH = 1000
 MAX_RESTARTS = 5
+POLL_SECONDS = 1.0  # how long a follower waits for a wake-up before looking anyway
 _codec = Codec()
+
+
+@runtime_checkable
+class Listening(Protocol):
+    """A store that calls back after each committed batch (both stores are): what a
+    follower waits on, without reading anything until there is something to read."""
+
+    async def listen(
+        self, tenant: str | None, on_commit: Callable[[int], Any]
+    ) -> Callable[[], Any]: ...
 
 
 def encode(breach: Breach) -> list[NewEvent]:
@@ -142,32 +153,33 @@ class Watchers:
             self.raised += len(new)
             return
 
-    async def follow(self, stop: asyncio.Event | None = None) -> None:
-        """Catch up, then wait for the next event and catch up again, until `stop`."""
-        stop = stop or asyncio.Event()
-        while not stop.is_set():
-            await self.catch_up()
-            news = self.store.follow(self.tenant, after=self.position)
-            arrived = asyncio.ensure_future(anext(news))
-            stopping = asyncio.ensure_future(stop.wait())
-            try:
-                await asyncio.wait({arrived, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for task in (arrived, stopping):
-                    task.cancel()
-                await asyncio.gather(arrived, stopping, return_exceptions=True)
-                await cast(Any, news).aclose()  # stores' follow is an async generator
+    async def follow(self, *, pace: float = 0.0) -> None:
+        """Catch up, then again after each batch that commits, until cancelled: woken
+        over one listening connection for the whole follow, polling as a safety net
+        should a wake-up be lost, and at most once per `pace` seconds (the service's
+        background paces it as it paces the projections)."""
+        if not isinstance(self.store, Listening):
+            raise TypeError(f"{type(self.store).__name__} cannot be listened to")
+        woken = asyncio.Event()
+        stop_listening = await self.store.listen(self.tenant, lambda _position: woken.set())
+        try:
+            while True:
+                woken.clear()
+                await self.catch_up()
+                if pace:
+                    await asyncio.sleep(pace)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation
+                # that lands as the event is set, and the service then never stops.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(POLL_SECONDS):
+                        await woken.wait()
+        finally:
+            await stop_listening()
 
 
 async def run_watchers(store: EventStore, tenant: str) -> int:
     """Catch the watchers of one tenant up to the head; the number of alerts raised."""
     return await Watchers(store, tenant).catch_up()
-
-
-async def follow_watchers(
-    store: EventStore, tenant: str, stop: asyncio.Event | None = None
-) -> None:
-    await Watchers(store, tenant).follow(stop)
 
 
 # reads of what was raised, straight from the log (the read model is projections/alerts.py)
@@ -189,12 +201,3 @@ async def alert_events(store: EventStore, tenant: str) -> AsyncIterator[dict[str
 async def raised_alerts(store: EventStore, tenant: str) -> set[tuple[str, str]]:
     """(rule, agent) of every alert ever raised: what a scenario's `alerts` lists."""
     return {(a["rule"], a["agent"]) async for a in alert_events(store, tenant)}
-
-
-async def tax_flags(store: EventStore, tenant: str) -> dict[str, set[str]]:
-    """period -> agents flagged for declaration, from the tax-flag alerts."""
-    found: dict[str, set[str]] = {}
-    async for a in alert_events(store, tenant):
-        if a["rule"] == TAX_FLAG:
-            found.setdefault(str(a["numbers"]["period"]), set()).add(a["agent"])
-    return found

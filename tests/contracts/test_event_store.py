@@ -10,6 +10,7 @@ import pytest
 
 from domain.ports import EventStore, NewEvent, Tracking, TrackingConflict, VersionConflict
 from eventstore.chain import ChainVerifier
+from tests.support import eventually
 
 T0 = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
 
@@ -141,6 +142,23 @@ async def test_a_follower_filtered_by_name_sees_only_those_in_order(store, tenan
         if len(got) == 2:
             break
     assert got == [1, 3]
+
+
+async def test_a_listener_hears_each_commit_of_its_tenant_with_its_last_position(
+    store, tenant
+):
+    heard: list[int] = []
+    stop = await store.listen(tenant, heard.append)
+    try:
+        await store.append(tenant, [ev("a", 1), ev("a", 2)])
+        await store.append(tenant + "-other", [ev("a", 1)])
+        await store.append(tenant, [ev("b", 1)])
+        # PostgreSQL delivers its notifications after the commit, in their own time
+        # but in commit order: the other tenant's, had it been heard, would come second.
+        await eventually(lambda: heard, "both commits heard", until=lambda h: len(h) >= 2)
+    finally:
+        await stop()
+    assert heard == [2, 3]
 
 
 async def test_the_log_reads_as_of_a_position_or_a_business_time(store, tenant):

@@ -30,15 +30,16 @@ from domain.ports import EventStore
 from eventstore.memory_vault import InMemoryKeyVault
 from eventstore.postgres import PostgresEventStore
 from projections.alerts import AlertsProjection, DisputesProjection, list_alerts, list_disputes
+from projections.background import PACE
 from projections.runner import ProjectionRunner
 from projections.watchers import (
     APPLICATION,
     Watchers,
     alert_events,
-    follow_watchers,
     raised_alerts,
     run_watchers,
 )
+from tests.support import eventually
 
 SCENARIOS = Path(__file__).parents[2].parent / "shared" / "scenarios"
 LINES = (SCENARIOS / "04-alerts.jsonl").read_text("utf-8").splitlines()
@@ -129,15 +130,17 @@ async def test_two_watchers_racing_raise_each_breach_once(store: EventStore, ten
 
 
 async def test_following_raises_alerts_as_the_commands_arrive(store: EventStore, tenant: str):
-    stop = asyncio.Event()
-    following = asyncio.create_task(follow_watchers(store, tenant, stop))
-    await journal(store, tenant)
-    for _ in range(200):
-        if len(await alert_keys(store, tenant)) >= 5:
-            break
-        await asyncio.sleep(0.05)
-    stop.set()
-    await asyncio.wait_for(following, 10)
+    # Watchers.follow is what the service's background runs (projections/background.py),
+    # paced as there; cancelled as there when it stops.
+    following = asyncio.create_task(Watchers(store, tenant).follow(pace=PACE))
+    try:
+        await journal(store, tenant)
+        await eventually(lambda: alert_keys(store, tenant), "the scenario's five alerts",
+                         until=lambda keys: len(keys) >= 5)
+    finally:
+        following.cancel()
+        await asyncio.gather(following, return_exceptions=True)
+    assert following.cancelled()
     assert await raised_alerts(store, tenant) == ALERTS
     assert len(await alert_keys(store, tenant)) == 5
     assert await run_watchers(store, tenant) == 0
