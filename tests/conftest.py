@@ -134,11 +134,6 @@ async def pg_store(pool: asyncpg.Pool) -> AsyncIterator[PostgresEventStore]:
     await store.close()
 
 
-@pytest.fixture
-def memory_store() -> InMemoryEventStore:
-    return InMemoryEventStore()
-
-
 @pytest.fixture(params=["memory", "postgres"])
 async def store(
     request: pytest.FixtureRequest, pool: asyncpg.Pool
