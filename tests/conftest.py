@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import subprocess
 import sys
 import uuid
@@ -25,6 +26,7 @@ from eventstore.postgres import PostgresEventStore
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_URL_VAR = "WEILEDGER_TEST_DATABASE_URL"
+SEED_VAR = "WEILEDGER_TEST_SEED"
 
 
 def with_database(url: str, name: str) -> str:
@@ -78,6 +80,26 @@ def pytest_report_header(config: pytest.Config) -> str:
     admin, name = config._weiledger_db  # type: ignore[attr-defined]
     where = "embedded PostgreSQL" if "DATABASE_URL" not in os.environ else admin.rsplit("@")[-1]
     return f"weiledger test database: {name} on {where}"
+
+
+@pytest.fixture
+def rng(request: pytest.FixtureRequest) -> random.Random:
+    """Randomness a failure can be run again with: seeded with WEILEDGER_TEST_SEED (15
+    unless set), and the seed is printed in the report of a test that fails."""
+    seed = int(os.environ.get(SEED_VAR, "15"))
+    request.node.stash[_SEED] = seed
+    return random.Random(seed)
+
+
+_SEED = pytest.StashKey[int]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
+    report: pytest.TestReport = yield
+    if report.failed and _SEED in item.stash:
+        report.sections.append(("random seed", f"{SEED_VAR}={item.stash[_SEED]}"))
+    return report
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -112,7 +111,7 @@ async def test_positions_stay_gapless_under_32_concurrent_writers(store, tenant)
         chain.check(e)
 
 
-async def test_a_follower_never_skips_or_repeats_while_writers_run(store, tenant):
+async def test_a_follower_never_skips_or_repeats_while_writers_run(store, tenant, rng):
     total = 32 * 10
     seen: list[int] = []
 
@@ -127,7 +126,7 @@ async def test_a_follower_never_skips_or_repeats_while_writers_run(store, tenant
     async def writer(n: int) -> None:
         for i in range(10):
             await store.append(tenant, [ev(f"w{n}", i + 1)])
-            await asyncio.sleep(random.random() / 500)
+            await asyncio.sleep(rng.random() / 500)
 
     await asyncio.gather(*(writer(n) for n in range(32)))
     await asyncio.wait_for(follower, 20)
