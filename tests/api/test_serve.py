@@ -10,9 +10,14 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from cli.serving import listening_socket
 from tests.conftest import ROOT, run_cli
 from tests.support import eventually_blocking
+
+# Each starts `weiledger serve` in a subprocess (some an embedded PostgreSQL too).
+pytestmark = pytest.mark.slow
 
 
 def free_port() -> int:

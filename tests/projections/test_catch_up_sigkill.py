@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import asyncpg
+import pytest
 
 from bench.history import History, write
 from eventstore.database import create_pool
@@ -21,6 +22,9 @@ from projections.runner import ProjectionRunner, live_schema
 from tests.conftest import ROOT
 from tests.projections.support import dump
 from tests.support import eventually
+
+# SIGKILL a subprocess mid-way through 200,000 events: about a minute.
+pytestmark = pytest.mark.slow
 
 TENANT = "t-sigkill"
 EVENTS = 200_000
