@@ -16,10 +16,8 @@ takes the winner's word.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import AsyncIterator
+from typing import Any
 
 from domain.compliance.alerts import Alert, alert_stream
 from domain.compliance.judging import Breach
@@ -33,22 +31,12 @@ from domain.ports import (
     TrackingConflict,
     VersionConflict,
 )
+from projections.following import Listening, follow
 
 APPLICATION = "watchers"  # the tracking name; also the actor of every AlertRaised
 BATCH = 1000
 MAX_RESTARTS = 5
-POLL_SECONDS = 1.0  # how long a follower waits for a wake-up before looking anyway
 _codec = Codec()
-
-
-@runtime_checkable
-class Listening(Protocol):
-    """A store that calls back after each committed batch (both stores are): what a
-    follower waits on, without reading anything until there is something to read."""
-
-    async def listen(
-        self, tenant: str | None, on_commit: Callable[[int], Any]
-    ) -> Callable[[], Any]: ...
 
 
 def encode(breach: Breach) -> list[NewEvent]:
@@ -154,27 +142,11 @@ class Watchers:
             return
 
     async def follow(self, *, pace: float = 0.0) -> None:
-        """Catch up, then again after each batch that commits, until cancelled: woken
-        over one listening connection for the whole follow, polling as a safety net
-        should a wake-up be lost, and at most once per `pace` seconds (the service's
-        background paces it as it paces the projections)."""
+        """Catch up, then again after each batch the tenant commits, until cancelled, at
+        most once per `pace` seconds (projections.following)."""
         if not isinstance(self.store, Listening):
             raise TypeError(f"{type(self.store).__name__} cannot be listened to")
-        woken = asyncio.Event()
-        stop_listening = await self.store.listen(self.tenant, lambda _position: woken.set())
-        try:
-            while True:
-                woken.clear()
-                await self.catch_up()
-                if pace:
-                    await asyncio.sleep(pace)
-                # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation
-                # that lands as the event is set, and the service then never stops.
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(POLL_SECONDS):
-                        await woken.wait()
-        finally:
-            await stop_listening()
+        await follow(self.store, self.tenant, self.catch_up, pace=pace)
 
 
 async def run_watchers(store: EventStore, tenant: str) -> int:
