@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from domain.ports import (
     Appended,
@@ -30,6 +31,7 @@ class _Tenant:
 class InMemoryEventStore:
     def __init__(self) -> None:
         self._tenants: dict[str, _Tenant] = {}
+        self._listeners: list[tuple[str | None, Callable[[int], Any]]] = []
 
     def _tenant(self, tenant: str) -> _Tenant:
         return self._tenants.setdefault(tenant, _Tenant())
@@ -85,7 +87,24 @@ class InMemoryEventStore:
         if events:
             async with t.changed:
                 t.changed.notify_all()
+            for listening, on_commit in list(self._listeners):
+                if listening is None or listening == tenant:
+                    on_commit(len(t.events))
         return appended
+
+    async def listen(
+        self, tenant: str | None, on_commit: Callable[[int], Any]
+    ) -> Callable[[], Any]:
+        """As PostgresEventStore.listen: on_commit(last position) after each append that
+        recorded events, of the tenant (or of any tenant, with None); returns an async
+        function that stops listening."""
+        listener = (tenant, on_commit)
+        self._listeners.append(listener)
+
+        async def stop() -> None:
+            self._listeners.remove(listener)
+
+        return stop
 
     async def read_stream(
         self,

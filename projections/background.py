@@ -35,20 +35,8 @@ RESTART_PAUSE = 2.0
 # take larger batches less often. Reads stay fresh within about this, and
 # min_position (read-your-writes) waits for it.
 PACE = 0.1
-WATCHER_POLL_SECONDS = 1.0  # safety net should a notification be lost
 LEAD_RETRY_SECONDS = 2.0  # how often a process not leading tries for the lock again
 LEAD_CHECK_SECONDS = 2.0  # how often the leader checks that it still holds it
-
-
-class TenantRunner(ProjectionRunner):
-    """The runner for the one tenant this service serves."""
-
-    def __init__(self, pool: asyncpg.Pool, store: PostgresEventStore, tenant: str) -> None:
-        super().__init__(pool, store, all_projections())
-        self.tenant = tenant
-
-    async def tenants(self) -> list[str]:
-        return [self.tenant]
 
 
 async def _supervise(name: str, run: Callable[[], Awaitable[None]]) -> None:
@@ -63,30 +51,10 @@ async def _supervise(name: str, run: Callable[[], Awaitable[None]]) -> None:
             await asyncio.sleep(RESTART_PAUSE)
 
 
-async def _follow_watchers(store: PostgresEventStore, tenant: str) -> None:
-    """The watchers' catch-up, woken by committed batches over one listening
-    connection, at most once per PACE (Watchers.follow opens a listener per wake)."""
-    watchers = Watchers(store, tenant)
-    woken = asyncio.Event()
-    stop_listening = await store.listen(tenant, lambda _position: woken.set())
-    try:
-        while True:
-            woken.clear()
-            await watchers.catch_up()
-            await asyncio.sleep(PACE)
-            # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that
-            # lands as the event is set, and the service then never stops.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(WATCHER_POLL_SECONDS):
-                    await woken.wait()
-    finally:
-        await stop_listening()
-
-
 class Background:
     def __init__(self, pool: asyncpg.Pool, store: PostgresEventStore, tenant: str, *,
                  retry: float = LEAD_RETRY_SECONDS) -> None:
-        self.runner = TenantRunner(pool, store, tenant)
+        self.runner = ProjectionRunner(pool, store, all_projections(), tenant=tenant)
         self.pool = pool
         self.store = store
         self.tenant = tenant
@@ -125,7 +93,9 @@ class Background:
                 _supervise("projections", lambda: self.runner.run_forever(PACE))
             ),
             asyncio.create_task(
-                _supervise("watchers", lambda: _follow_watchers(self.store, self.tenant))
+                # A fresh watcher at each start: one that failed midway may hold a
+                # Monitor ahead of what it recorded.
+                _supervise("watchers", lambda: Watchers(self.store, self.tenant).follow(pace=PACE))
             ),
         ]
         self.leading = True

@@ -16,7 +16,6 @@ A projection that fails stops, records why in projection_failures, and never ski
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from abc import ABC, abstractmethod
@@ -27,13 +26,13 @@ import asyncpg
 
 from domain.ports import RecordedEvent
 from eventstore.postgres import Conn, PostgresEventStore
+from projections.following import follow
 
 log = logging.getLogger(__name__)
 
 
 BATCH = 2000
 ANALYZE_EVERY = 50_000  # events applied to a schema between fresh statistics
-POLL_SECONDS = 1.0
 
 
 class Projection(ABC):
@@ -72,11 +71,16 @@ class ProjectionRunner:
         store: PostgresEventStore,
         projections: Sequence[Projection],
         batch: int = BATCH,
+        *,
+        tenant: str | None = None,
     ) -> None:
+        """`tenant`: run that tenant's projections only (the service runs its own tenant;
+        tests share one database and keep to theirs); None: every tenant of the store."""
         self.pool = pool
         self.store = store
         self.projections = list(projections)
         self.batch = batch
+        self.tenant = tenant
         self.halted: dict[str, str] = {}
         # (schema, tenant) -> the position this runner's last committed step reached, so
         # a round skips what is already at the head without a transaction.
@@ -89,6 +93,8 @@ class ProjectionRunner:
         raise KeyError(f"no projection named {name!r}")
 
     async def tenants(self) -> list[str]:
+        if self.tenant is not None:
+            return [self.tenant]
         rows = await self.pool.fetch("SELECT tenant FROM chain_heads ORDER BY tenant")
         return [r["tenant"] for r in rows]
 
@@ -264,28 +270,10 @@ class ProjectionRunner:
             )
 
     async def run_forever(self, pace: float = 0.0) -> None:
-        """Catch up, then follow: woken by each committed batch, polling as a safety net.
-
-        `pace`: seconds at least between two rounds while events keep coming. A round
-        costs a few round trips per projection however little it carries, so under a
-        stream of commands fewer, larger rounds leave the database and the event loop
-        to the commands; a lone command is still caught up at once."""
+        """Catch up, then follow: again after each committed batch, at most once per
+        `pace` seconds (projections.following)."""
         await self.ensure()
-        woken = asyncio.Event()
-        stop_listening = await self.store.listen(None, lambda _position: woken.set())
-        try:
-            while True:
-                woken.clear()
-                await self.catch_up_all()
-                if pace:
-                    await asyncio.sleep(pace)
-                # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation
-                # that lands as the event is set, and the service then never stops.
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(POLL_SECONDS):
-                        await woken.wait()
-        finally:
-            await stop_listening()
+        await follow(self.store, self.tenant, self.catch_up_all, pace=pace)
 
     async def rebuild(self, name: str) -> int:
         """Rebuild one projection from position 0 beside the live one, then swap it in."""

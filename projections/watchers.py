@@ -16,14 +16,12 @@ takes the winner's word.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from typing import Any, cast
+from typing import Any
 
 from domain.compliance.alerts import Alert, alert_stream
 from domain.compliance.judging import Breach
 from domain.compliance.monitor import WATCHED, Monitor
-from domain.compliance.rules import TAX_FLAG
 from domain.events import Codec, create
 from domain.ports import (
     EventStore,
@@ -33,6 +31,7 @@ from domain.ports import (
     TrackingConflict,
     VersionConflict,
 )
+from projections.following import Listening, follow
 
 APPLICATION = "watchers"  # the tracking name; also the actor of every AlertRaised
 BATCH = 1000
@@ -142,32 +141,17 @@ class Watchers:
             self.raised += len(new)
             return
 
-    async def follow(self, stop: asyncio.Event | None = None) -> None:
-        """Catch up, then wait for the next event and catch up again, until `stop`."""
-        stop = stop or asyncio.Event()
-        while not stop.is_set():
-            await self.catch_up()
-            news = self.store.follow(self.tenant, after=self.position)
-            arrived = asyncio.ensure_future(anext(news))
-            stopping = asyncio.ensure_future(stop.wait())
-            try:
-                await asyncio.wait({arrived, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for task in (arrived, stopping):
-                    task.cancel()
-                await asyncio.gather(arrived, stopping, return_exceptions=True)
-                await cast(Any, news).aclose()  # stores' follow is an async generator
+    async def follow(self, *, pace: float = 0.0) -> None:
+        """Catch up, then again after each batch the tenant commits, until cancelled, at
+        most once per `pace` seconds (projections.following)."""
+        if not isinstance(self.store, Listening):
+            raise TypeError(f"{type(self.store).__name__} cannot be listened to")
+        await follow(self.store, self.tenant, self.catch_up, pace=pace)
 
 
 async def run_watchers(store: EventStore, tenant: str) -> int:
     """Catch the watchers of one tenant up to the head; the number of alerts raised."""
     return await Watchers(store, tenant).catch_up()
-
-
-async def follow_watchers(
-    store: EventStore, tenant: str, stop: asyncio.Event | None = None
-) -> None:
-    await Watchers(store, tenant).follow(stop)
 
 
 # reads of what was raised, straight from the log (the read model is projections/alerts.py)
@@ -189,12 +173,3 @@ async def alert_events(store: EventStore, tenant: str) -> AsyncIterator[dict[str
 async def raised_alerts(store: EventStore, tenant: str) -> set[tuple[str, str]]:
     """(rule, agent) of every alert ever raised: what a scenario's `alerts` lists."""
     return {(a["rule"], a["agent"]) async for a in alert_events(store, tenant)}
-
-
-async def tax_flags(store: EventStore, tenant: str) -> dict[str, set[str]]:
-    """period -> agents flagged for declaration, from the tax-flag alerts."""
-    found: dict[str, set[str]] = {}
-    async for a in alert_events(store, tenant):
-        if a["rule"] == TAX_FLAG:
-            found.setdefault(str(a["numbers"]["period"]), set()).add(a["agent"])
-    return found

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import subprocess
 import sys
 import uuid
@@ -25,6 +26,7 @@ from eventstore.postgres import PostgresEventStore
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_URL_VAR = "WEILEDGER_TEST_DATABASE_URL"
+SEED_VAR = "WEILEDGER_TEST_SEED"
 
 
 def with_database(url: str, name: str) -> str:
@@ -81,6 +83,26 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 @pytest.fixture
+def rng(request: pytest.FixtureRequest) -> random.Random:
+    """Randomness a failure can be run again with: seeded with WEILEDGER_TEST_SEED (15
+    unless set), and the seed is printed in the report of a test that fails."""
+    seed = int(os.environ.get(SEED_VAR, "15"))
+    request.node.stash[_SEED] = seed
+    return random.Random(seed)
+
+
+_SEED = pytest.StashKey[int]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
+    report: pytest.TestReport = yield
+    if report.failed and _SEED in item.stash:
+        report.sections.append(("random seed", f"{SEED_VAR}={item.stash[_SEED]}"))
+    return report
+
+
+@pytest.fixture
 async def fresh_database() -> AsyncIterator[str]:
     """A database of its own, migrated, for tests that break things on purpose."""
     admin, _ = server_and_database()
@@ -132,11 +154,6 @@ async def pg_store(pool: asyncpg.Pool) -> AsyncIterator[PostgresEventStore]:
     store = PostgresEventStore(pool)
     yield store
     await store.close()
-
-
-@pytest.fixture
-def memory_store() -> InMemoryEventStore:
-    return InMemoryEventStore()
 
 
 @pytest.fixture(params=["memory", "postgres"])

@@ -20,6 +20,7 @@ def routers() -> list[APIRouter]:
         alerts,
         clock,
         disputes,
+        exports,
         me,
         orders,
         policies,
@@ -28,7 +29,7 @@ def routers() -> list[APIRouter]:
         tree,
     )
 
-    found = [
+    return [
         me.router,
         agents.router,
         tree.router,
@@ -39,11 +40,5 @@ def routers() -> list[APIRouter]:
         disputes.router,
         policies.router,
         timelines.router,
+        exports.router,
     ]
-    try:  # the regulator export, built in its own issue, plugs in here when present
-        from api.routes import exports  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        pass
-    else:
-        found.append(exports.router)
-    return found

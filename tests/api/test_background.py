@@ -4,7 +4,6 @@ runs the projections and the watchers, and when it stops another takes over."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
@@ -13,17 +12,9 @@ from domain.journal import run_journal
 from eventstore.memory_vault import InMemoryKeyVault
 from eventstore.postgres import PostgresEventStore
 from projections.background import _TRY_LOCK, Background, _lock_name
+from tests.support import eventually
 
 JOURNAL = Path(__file__).parents[2].parent / "shared" / "scenarios" / "04-alerts.jsonl"
-
-
-async def eventually(check: Callable[[], Awaitable[bool] | bool], seconds: float = 20) -> None:
-    for _ in range(int(seconds / 0.05)):
-        found = check()
-        if await found if isinstance(found, Awaitable) else found:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"not within {seconds} s")
 
 
 async def tree_checkpoint(pool: asyncpg.Pool, tenant: str) -> int:
@@ -42,14 +33,14 @@ async def test_one_of_several_processes_leads_and_another_takes_over_when_it_sto
     try:
         await first.start()
         await second.start()
-        await eventually(lambda: first.leading or second.leading)
+        await eventually(lambda: first.leading or second.leading, "a leader")
         await asyncio.sleep(0.3)  # several retries of the other: still one leader
         assert first.leading != second.leading
         leader, other = (first, second) if first.leading else (second, first)
 
         await leader.stop()
         assert not leader.leading
-        await eventually(lambda: other.leading)
+        await eventually(lambda: other.leading, "the other taking over")
 
         # The new leader does the work: the journal reaches the read model and alerts
         # are raised.
@@ -57,14 +48,10 @@ async def test_one_of_several_processes_leads_and_another_takes_over_when_it_sto
         await run_journal(store, InMemoryKeyVault(), tenant, lines)
         head = await store.head(tenant)
 
-        async def caught_up() -> bool:
-            return await tree_checkpoint(pool, tenant) >= head
-
-        async def alerts_raised() -> bool:
-            return await store.tracking_position(tenant, "watchers") is not None
-
-        await eventually(caught_up)
-        await eventually(alerts_raised)
+        await eventually(lambda: tree_checkpoint(pool, tenant), "the tree at the head",
+                         until=lambda position: position >= head)
+        await eventually(lambda: store.tracking_position(tenant, "watchers"),
+                         "the watchers' alerts", until=lambda position: position is not None)
     finally:
         await first.stop()
         await second.stop()

@@ -29,6 +29,9 @@ from eventstore.principals import Role, create_principal, issue_token
 from tests.api.test_serve import free_port, get, stop
 from tests.conftest import ROOT
 
+# Generated requests to every operation of a `weiledger serve` subprocess: about 20 s.
+pytestmark = pytest.mark.slow
+
 EXAMPLES = int(os.environ.get("WEILEDGER_FUZZ_EXAMPLES", "6"))
 
 

@@ -3,9 +3,7 @@ importer), give the outcomes their expected files state; reads go through the AP
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +11,7 @@ import pytest
 
 from tests.api.conftest import Api
 from tests.api.journal_http import to_request
+from tests.support import eventually
 
 SCENARIOS = Path(__file__).parents[2].parent / "shared" / "scenarios"
 
@@ -45,24 +44,18 @@ async def _replay(api: Api, lines: list[str]) -> tuple[dict[int, str], int]:
     return refused, last
 
 
-async def _alerts(api: Api, want: set[tuple[str, str]], exhaustive: bool) -> set:
-    """The alerts the API shows, once the watchers and the read model have caught up
-    (they run in the background: wait for the expected set, up to 20 s)."""
-    deadline = time.monotonic() + 20
+async def _alerts(api: Api) -> set[tuple[str, str]]:
+    """(rule, agent) of every alert the API shows, all pages."""
+    found = set()
+    cursor = None
     while True:
-        found = set()
-        cursor = None
-        while True:
-            page = (await api.call("GET", "/v1/alerts",
-                                   params={"limit": 500, **({"cursor": cursor} if cursor else {})}
-                                   )).json()
-            found |= {(a["rule"], a["agent"]) for a in page["items"]}
-            cursor = page["next_cursor"]
-            if cursor is None:
-                break
-        if (found == want if exhaustive else want <= found) or time.monotonic() > deadline:
+        page = (await api.call("GET", "/v1/alerts",
+                               params={"limit": 500, **({"cursor": cursor} if cursor else {})}
+                               )).json()
+        found |= {(a["rule"], a["agent"]) for a in page["items"]}
+        cursor = page["next_cursor"]
+        if cursor is None:
             return found
-        await asyncio.sleep(0.2)
 
 
 @pytest.mark.parametrize(("lines", "expected"), _cases())
@@ -95,8 +88,9 @@ async def test_journal_over_http_gives_its_expected_outcomes(
             assert {p: sorted(a) for p, a in flagged.items()} == expected["tax_flags"]
     if "alerts" in expected:
         want = {(rule, agent) for rule, agent in expected["alerts"]}
-        found = await _alerts(api, want, bool(expected.get("alerts_exhaustive")))
-        if expected.get("alerts_exhaustive"):
-            assert found == want
-        else:
-            assert want <= found
+        exhaustive = bool(expected.get("alerts_exhaustive"))
+        # The watchers and the read model run in the background: they catch up in time.
+        await eventually(lambda: _alerts(api),
+                         f"{'exactly' if exhaustive else 'at least'} the alerts {sorted(want)}",
+                         until=lambda found: found == want if exhaustive else want <= found,
+                         every=0.2)

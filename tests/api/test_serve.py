@@ -7,12 +7,17 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from cli.serving import listening_socket
 from tests.conftest import ROOT, run_cli
+from tests.support import eventually_blocking
+
+# Each starts `weiledger serve` in a subprocess (some an embedded PostgreSQL too).
+pytestmark = pytest.mark.slow
 
 
 def free_port() -> int:
@@ -31,16 +36,18 @@ def serve(env: dict[str, str], *args: str) -> tuple[subprocess.Popen[bytes], int
 
 
 def get(port: int, path: str, proc: subprocess.Popen[bytes], wait: float = 60) -> dict:
-    deadline = time.monotonic() + wait
-    while True:
+    def answer() -> dict | None:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as answer:
-                return json.loads(answer.read())
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as found:
+                return json.loads(found.read())
         except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
+            if proc.poll() is not None:  # it has stopped: say why
                 assert proc.stderr is not None
                 raise AssertionError(proc.stderr.read().decode()[-2000:]) from None
-            time.sleep(0.2)
+            return None  # not listening yet
+
+    return eventually_blocking(answer, f"GET {path}", until=lambda found: found is not None,
+                               within=wait, every=0.2)
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -117,13 +124,16 @@ def test_workers_stop_when_their_supervisor_is_killed(database_url):
     finally:
         proc.kill()  # SIGKILL: the supervisor cannot stop its workers itself
         proc.wait(timeout=10)
-    for _ in range(100):
+
+    def answered() -> bool:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
         except OSError:
-            return  # nobody answers on the port any more
-        time.sleep(0.1)
-    raise AssertionError("a worker is still answering after its supervisor was killed")
+            return False
+        return True
+
+    eventually_blocking(answered, "the workers gone after their supervisor was killed",
+                        until=lambda answered: not answered, within=10, every=0.1)
 
 
 def test_a_setting_out_of_range_is_named_before_anything_starts(database_url):

@@ -8,6 +8,7 @@ import asyncio
 from config.settings import MIN_POOL_SIZE
 from tests.api.conftest import running_api
 from tests.api.test_idempotency import _setup, sell_until_recorded
+from tests.support import eventually
 
 SALES = 30
 
@@ -17,11 +18,8 @@ async def test_the_smallest_pool_serves_concurrent_sales_and_keeps_reads_fresh(
 ) -> None:
     async with running_api(database_url, tenant, pool_size=MIN_POOL_SIZE) as api:
         await _setup(api)  # A1 holds 50 units of TEA-01
-        for _ in range(200):  # the background (the three held connections) is running
-            if api.app.state.background.leading:
-                break
-            await asyncio.sleep(0.05)
-        assert api.app.state.background.leading
+        # the background (the three held connections) is running
+        await eventually(lambda: api.app.state.background.leading, "the background leading")
 
         async with asyncio.timeout(60):
             last = max(await asyncio.gather(

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from domain.ports import EventStore, NewEvent, Tracking, TrackingConflict, VersionConflict
 from eventstore.chain import ChainVerifier
+from tests.support import eventually
 
 T0 = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
 
@@ -111,7 +111,7 @@ async def test_positions_stay_gapless_under_32_concurrent_writers(store, tenant)
         chain.check(e)
 
 
-async def test_a_follower_never_skips_or_repeats_while_writers_run(store, tenant):
+async def test_a_follower_never_skips_or_repeats_while_writers_run(store, tenant, rng):
     total = 32 * 10
     seen: list[int] = []
 
@@ -126,7 +126,7 @@ async def test_a_follower_never_skips_or_repeats_while_writers_run(store, tenant
     async def writer(n: int) -> None:
         for i in range(10):
             await store.append(tenant, [ev(f"w{n}", i + 1)])
-            await asyncio.sleep(random.random() / 500)
+            await asyncio.sleep(rng.random() / 500)
 
     await asyncio.gather(*(writer(n) for n in range(32)))
     await asyncio.wait_for(follower, 20)
@@ -141,6 +141,23 @@ async def test_a_follower_filtered_by_name_sees_only_those_in_order(store, tenan
         if len(got) == 2:
             break
     assert got == [1, 3]
+
+
+async def test_a_listener_hears_each_commit_of_its_tenant_with_its_last_position(
+    store, tenant
+):
+    heard: list[int] = []
+    stop = await store.listen(tenant, heard.append)
+    try:
+        await store.append(tenant, [ev("a", 1), ev("a", 2)])
+        await store.append(tenant + "-other", [ev("a", 1)])
+        await store.append(tenant, [ev("b", 1)])
+        # PostgreSQL delivers its notifications after the commit, in their own time
+        # but in commit order: the other tenant's, had it been heard, would come second.
+        await eventually(lambda: heard, "both commits heard", until=lambda h: len(h) >= 2)
+    finally:
+        await stop()
+    assert heard == [2, 3]
 
 
 async def test_the_log_reads_as_of_a_position_or_a_business_time(store, tenant):

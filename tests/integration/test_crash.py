@@ -9,9 +9,13 @@ import subprocess
 import sys
 
 import asyncpg
+import pytest
 
 from eventstore.verify import verify_chain
 from tests.conftest import ROOT
+
+# Writer subprocesses killed mid-append.
+pytestmark = pytest.mark.slow
 
 
 def start_writer(url: str, tenant: str, start: int, count: int) -> subprocess.Popen[str]:

@@ -1,5 +1,5 @@
-"""Shared by the read-model tests: a runner for one tenant, table dumps, random journals,
-and the tree rebuilt from the events by the domain's own aggregates."""
+"""Shared by the read-model tests: table dumps, random journals, and the tree rebuilt
+from the events by the domain's own aggregates."""
 
 from __future__ import annotations
 
@@ -15,24 +15,11 @@ from domain.agents.identity import check_character
 from domain.events import Codec
 from domain.periods import CST
 from domain.ports import EventStore
-from projections.runner import Projection, ProjectionRunner
+from projections.runner import Projection
 
 TIERS = ("partner", "general", "first", "vip")
 # agent -> (sponsor, depth, tier, status, direct recruits, whole downline)
 Tree = dict[str, tuple[str | None, int, str, str, int, int]]
-
-
-class TenantRunner(ProjectionRunner):
-    """Catches up one tenant only. Tests share one database and isolate by tenant;
-    other tests' tenants hold events (some deliberately broken) that are not ours."""
-
-    def __init__(self, pool: asyncpg.Pool, store: Any, projections: Sequence[Projection],
-                 tenant: str, batch: int = 2000) -> None:
-        super().__init__(pool, store, projections, batch=batch)
-        self.tenant = tenant
-
-    async def tenants(self) -> list[str]:
-        return [self.tenant]
 
 
 def renamed(p: Projection, suffix: str) -> Projection:

@@ -12,8 +12,8 @@ from domain.journal import run_journal
 from eventstore.memory_vault import InMemoryKeyVault
 from eventstore.postgres import PostgresEventStore
 from projections.registry import all_projections
-from projections.runner import live_schema
-from tests.projections.support import TenantRunner, dump, journals, renamed
+from projections.runner import ProjectionRunner, live_schema
+from tests.projections.support import dump, journals, renamed
 
 
 @settings(max_examples=15, deadline=None,
@@ -25,7 +25,7 @@ async def test_every_projection_followed_live_equals_its_rebuild_from_position_z
     tenant = f"t-{uuid.uuid4().hex[:12]}"
     store = PostgresEventStore(pool)
     vault = InMemoryKeyVault()
-    live = TenantRunner(pool, store, all_projections(), tenant, batch=batch)
+    live = ProjectionRunner(pool, store, all_projections(), batch=batch, tenant=tenant)
     await live.ensure()
     try:
         for start in range(0, len(journal), every):
@@ -34,7 +34,7 @@ async def test_every_projection_followed_live_equals_its_rebuild_from_position_z
         assert live.halted == {}
 
         fresh = [renamed(p, "rebuilt") for p in all_projections()]
-        rebuilt = TenantRunner(pool, store, fresh, tenant)
+        rebuilt = ProjectionRunner(pool, store, fresh, tenant=tenant)
         await rebuilt.ensure()
         await rebuilt.catch_up_all()
         assert rebuilt.halted == {}

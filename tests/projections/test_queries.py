@@ -15,10 +15,11 @@ from domain.ports import NewEvent
 from eventstore.memory_vault import InMemoryKeyVault
 from projections.kpis import kpis_of
 from projections.registry import all_projections
+from projections.runner import ProjectionRunner
 from projections.sales.queries import net_retail
 from projections.stock.queries import stock_of
 from projections.tree.queries import agent_as_of, downline_summary, tree_as_of
-from tests.projections.support import TenantRunner, id_number
+from tests.projections.support import id_number
 
 
 def _cmd(at: str, cmd: str, **fields: Any) -> str:
@@ -63,7 +64,7 @@ JOURNAL = [
 async def caught_up(pool, pg_store, tenant) -> str:
     summary = await run_journal(pg_store, InMemoryKeyVault(), tenant, JOURNAL)
     assert summary.accepted == len(JOURNAL), summary.describe()
-    runner = TenantRunner(pool, pg_store, all_projections(), tenant)
+    runner = ProjectionRunner(pool, pg_store, all_projections(), tenant=tenant)
     await runner.ensure()
     await runner.catch_up_all()
     return tenant
@@ -144,7 +145,7 @@ async def test_a_projection_stops_and_says_why_on_what_the_ledger_never_records(
     pool, pg_store, caught_up, event: NewEvent, why: str
 ):
     await pg_store.append(caught_up, [event])
-    runner = TenantRunner(pool, pg_store, all_projections(), caught_up)
+    runner = ProjectionRunner(pool, pg_store, all_projections(), tenant=caught_up)
     await runner.catch_up_all()
     (name, failure), = runner.halted.items()
     assert why in failure

@@ -17,10 +17,11 @@ from domain.periods import period_end, period_of, period_start
 from eventstore.vault import PostgresKeyVault
 from projections.kpis import kpis_of
 from projections.registry import all_projections
+from projections.runner import ProjectionRunner
 from projections.sales.queries import net_retail
 from projections.stock.queries import stock_of
 from projections.tree.queries import agent_as_of, tree_as_of
-from tests.projections.support import TenantRunner, as_tree, replayed_tree
+from tests.projections.support import as_tree, replayed_tree
 
 SCENARIOS = Path(__file__).parents[2].parent / "shared" / "scenarios"
 
@@ -39,7 +40,7 @@ async def test_read_models_after_a_journal_hold_its_expected_stock_and_tree(
     lines: list[str], expected: dict[str, Any], pool, pg_store, tenant
 ) -> None:
     await run_journal(pg_store, PostgresKeyVault(pool), tenant, lines)
-    runner = TenantRunner(pool, pg_store, all_projections(), tenant)
+    runner = ProjectionRunner(pool, pg_store, all_projections(), tenant=tenant)
     await runner.ensure()
     assert await runner.catch_up_all() > 0
     assert runner.halted == {}
@@ -81,7 +82,7 @@ async def test_kpis_and_payout_share_after_the_settlement_journal(pool, pg_store
     """Scenario 03 by hand: January's retail is A1's 22,755.55 and B1's 1,100,000.00;
     customers C1..C5 and C7 buy once each, so nobody bought again."""
     await run_journal(pg_store, PostgresKeyVault(pool), tenant, SETTLEMENT)
-    runner = TenantRunner(pool, pg_store, all_projections(), tenant)
+    runner = ProjectionRunner(pool, pg_store, all_projections(), tenant=tenant)
     await runner.ensure()
     await runner.catch_up_all()
 

@@ -15,7 +15,6 @@ from domain.ports import NewEvent, RecordedEvent
 from eventstore.database import close_pool, create_pool
 from eventstore.postgres import PostgresEventStore
 from projections.runner import Projection, ProjectionRunner
-from tests.projections.support import TenantRunner
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -144,8 +143,8 @@ async def test_a_runner_on_a_pool_of_one_connection_never_waits_for_a_second(
     single = await create_pool(database_url, app_role="weiledger_app", size=1)
     try:
         projection = StreamSizes()
-        runner = TenantRunner(single, PostgresEventStore(single), [projection], tenant,
-                              batch=97)
+        runner = ProjectionRunner(single, PostgresEventStore(single), [projection], batch=97,
+                                  tenant=tenant)
         async with asyncio.timeout(20):
             await runner.rebuild(projection.name)  # the swap reads the head on its own too
             await write(pg_store, tenant, 300, 50)
@@ -169,7 +168,7 @@ async def test_projections_caught_up_together_each_get_their_events_and_fail_alo
     others still reach the head and only the failing one halts where it failed."""
     caplog.set_level(logging.INFO, "projections.runner")
     first, other = StreamSizes(), OtherSizes()
-    runner = TenantRunner(pool, pg_store, [first, other], tenant, batch=25)
+    runner = ProjectionRunner(pool, pg_store, [first, other], batch=25, tenant=tenant)
     for p in (first, other):
         await runner.rebuild(p.name)
     await write(pg_store, tenant, 0, 60)

@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 from domain.journal import run_journal
 from eventstore.memory_vault import InMemoryKeyVault
 from eventstore.postgres import PostgresEventStore
+from projections.runner import ProjectionRunner
 from projections.sales import SalesProjection
 from projections.tree import TreeProjection, queries
-from tests.projections.support import TenantRunner, Tree, as_tree, journals, replayed_tree
+from tests.projections.support import Tree, as_tree, journals, replayed_tree
 
 NUDGE = (timedelta(0), timedelta(microseconds=-1), timedelta(hours=6))
 
@@ -42,8 +43,8 @@ async def test_the_tree_as_of_any_point_equals_the_aggregates_replayed_to_it(
     store = PostgresEventStore(pool)
     try:
         await run_journal(store, InMemoryKeyVault(), tenant, journal)
-        runner = TenantRunner(
-            pool, store, [TreeProjection(), SalesProjection()], tenant, batch=7
+        runner = ProjectionRunner(
+            pool, store, [TreeProjection(), SalesProjection()], batch=7, tenant=tenant
         )
         await runner.ensure()
         await runner.catch_up_all()

@@ -9,6 +9,9 @@ import pytest
 
 from tests.conftest import ROOT, run_cli
 
+# Every scenario imported and verified through the CLI, in subprocesses.
+pytestmark = pytest.mark.slow
+
 SCENARIOS = sorted((ROOT.parent / "shared" / "scenarios").glob("*.jsonl"))
 
 

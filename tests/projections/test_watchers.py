@@ -31,15 +31,16 @@ from eventstore.memory_vault import InMemoryKeyVault
 from eventstore.postgres import PostgresEventStore
 from projections.alerts import AlertsProjection, DisputesProjection
 from projections.alerts.queries import list_alerts, list_disputes
+from projections.background import PACE
 from projections.runner import ProjectionRunner
 from projections.watchers import (
     APPLICATION,
     Watchers,
     alert_events,
-    follow_watchers,
     raised_alerts,
     run_watchers,
 )
+from tests.support import eventually
 
 SCENARIOS = Path(__file__).parents[2].parent / "shared" / "scenarios"
 LINES = (SCENARIOS / "04-alerts.jsonl").read_text("utf-8").splitlines()
@@ -130,15 +131,17 @@ async def test_two_watchers_racing_raise_each_breach_once(store: EventStore, ten
 
 
 async def test_following_raises_alerts_as_the_commands_arrive(store: EventStore, tenant: str):
-    stop = asyncio.Event()
-    following = asyncio.create_task(follow_watchers(store, tenant, stop))
-    await journal(store, tenant)
-    for _ in range(200):
-        if len(await alert_keys(store, tenant)) >= 5:
-            break
-        await asyncio.sleep(0.05)
-    stop.set()
-    await asyncio.wait_for(following, 10)
+    # Watchers.follow is what the service's background runs (projections/background.py),
+    # paced as there; cancelled as there when it stops.
+    following = asyncio.create_task(Watchers(store, tenant).follow(pace=PACE))
+    try:
+        await journal(store, tenant)
+        await eventually(lambda: alert_keys(store, tenant), "the scenario's five alerts",
+                         until=lambda keys: len(keys) >= 5)
+    finally:
+        following.cancel()
+        await asyncio.gather(following, return_exceptions=True)
+    assert following.cancelled()
     assert await raised_alerts(store, tenant) == ALERTS
     assert len(await alert_keys(store, tenant)) == 5
     assert await run_watchers(store, tenant) == 0
@@ -212,17 +215,6 @@ async def test_dispute_commands_refuse_what_does_not_fit(store: EventStore, tena
 # read models (PostgreSQL)
 
 
-class OneTenant(ProjectionRunner):
-    """The runner, kept to this test's tenant (the test database holds many)."""
-
-    def __init__(self, pool: asyncpg.Pool, store: PostgresEventStore, tenant: str) -> None:
-        super().__init__(pool, store, [AlertsProjection(), DisputesProjection()])
-        self.tenant = tenant
-
-    async def tenants(self) -> list[str]:
-        return [self.tenant]
-
-
 async def test_the_read_models_show_alerts_and_disputes_with_who_and_why(
     pg_store: PostgresEventStore, pool: asyncpg.Pool, tenant: str
 ) -> None:
@@ -235,7 +227,8 @@ async def test_the_read_models_show_alerts_and_disputes_with_who_and_why(
     await svc.resolve_dispute(officer, ResolveDispute(end + 2 * H, "D1", "upheld", -990, "ok"))
     await run_watchers(pg_store, tenant)
     await svc.resolve_alert(officer, ResolveAlert(end + 3 * H, "entry-loading:A1", "bought back"))
-    runner = OneTenant(pool, pg_store, tenant)
+    runner = ProjectionRunner(pool, pg_store, [AlertsProjection(), DisputesProjection()],
+                              tenant=tenant)
     await runner.ensure()
     await runner.catch_up_all()
     assert runner.halted == {}
