@@ -49,7 +49,7 @@ from bench.append import create_database, drop_database, server_url
 from config.settings import Settings
 from eventstore.principals import Role, create_principal, issue_token
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 TENANT = "bench"
 AT = "2026-03-{:02d}T{:02d}:{:02d}:00+08:00"
 
