@@ -19,7 +19,7 @@ from eventstore.migrate import MigrationError, migrate
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from domain.journal import Summary
+    from domain.importing import Summary
     from projections.runner import ProjectionRunner
 
 app = typer.Typer(help="weiledger: agent hierarchy and order ledger", no_args_is_help=True)
@@ -158,7 +158,7 @@ def import_journal(
     """Run a command journal through the ledger, as the API would; print a summary."""
     from tqdm import tqdm
 
-    from domain.journal import run_journal
+    from domain.importing import run_journal
     from eventstore.database import open_database
     from eventstore.postgres import PostgresEventStore
     from eventstore.vault import PostgresKeyVault

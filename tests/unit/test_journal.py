@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from domain.journal import Malformed, parse_line, run_journal
+from domain.importing import run_journal
+from domain.journal import Malformed, parse_line
 from domain.ports import EventStore
 from eventstore.memory import InMemoryEventStore
 from eventstore.memory_vault import InMemoryKeyVault
