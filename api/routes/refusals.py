@@ -13,7 +13,7 @@ from api.errors import ApiError, problems
 from api.routes import resource
 from api.schemas.common import Id, Page
 from api.schemas.refusals import RefusalPublic
-from domain.errors import RULES
+from domain.errors import RULES, Rule
 from domain.ports import RememberedRefusal
 
 router = resource("/v1/refusals", "refusals")
@@ -31,9 +31,9 @@ async def list_refusals(
 ) -> Page[RefusalPublic]:
     for moment in (since, until):
         if moment is not None and moment.tzinfo is None:
-            raise ApiError(422, "malformed", "from and to carry a UTC offset")
+            raise ApiError(422, Rule.MALFORMED, "from and to carry a UTC offset")
     if rule is not None and rule not in RULES:
-        raise ApiError(422, "malformed", f"no rule {rule!r}")
+        raise ApiError(422, Rule.MALFORMED, f"no rule {rule!r}")
     found = await services.store.read_refusals(
         services.tenant, after_id=decode_position(cursor), rule=rule, agent=agent,
         since=since, until=until, limit=limit + 1,
