@@ -25,7 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from cli.journal_generator import Journal
-from domain.journal import run_journal
+from domain.importing import run_journal
 from eventstore.database import embedded_url
 from eventstore.memory import InMemoryEventStore
 from eventstore.memory_vault import InMemoryKeyVault

@@ -19,7 +19,8 @@ from eventstore.migrate import MigrationError, migrate
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from domain.journal import Summary
+    from domain.importing import Summary
+    from domain.ports import EventStore, KeyVault
     from projections.runner import ProjectionRunner
 
 app = typer.Typer(help="weiledger: agent hierarchy and order ledger", no_args_is_help=True)
@@ -154,34 +155,45 @@ def import_journal(
     journal: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL journal")],
     tenant: Annotated[str | None, typer.Option(help="brand (default: WEILEDGER_TENANT)")] = None,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="judge every line against the ledger, in order; record nothing")] = False,
 ) -> None:
-    """Run a command journal through the ledger, as the API would; print a summary."""
+    """Run a command journal through the ledger, as the API would; print a summary.
+
+    The whole file is checked first: one malformed line and nothing is recorded (exit 1),
+    every bad line named. Importing it again, or a corrected copy, records nothing twice."""
     from tqdm import tqdm
 
-    from domain.journal import run_journal
+    from domain.importing import run_journal
     from eventstore.database import open_database
+    from eventstore.overlay import OverlayEventStore, OverlayKeyVault
     from eventstore.postgres import PostgresEventStore
     from eventstore.vault import PostgresKeyVault
 
     settings = Settings()
-    total = sum(1 for _ in journal.open(encoding="utf-8"))
+    raw = journal.read_bytes().splitlines()  # bytes: a line not UTF-8 is named, not a crash
 
     async def go() -> Summary:
         async with open_database(settings) as pool:
-            store = PostgresEventStore(pool)
+            real = PostgresEventStore(pool)
+            store: EventStore = OverlayEventStore(real) if dry_run else real
+            vault: KeyVault = PostgresKeyVault(pool)
+            if dry_run:
+                vault = OverlayKeyVault(vault)
             try:
-                with journal.open(encoding="utf-8") as lines, tqdm(
-                    total=total, unit="cmd", disable=not progress, file=sys.stderr
-                ) as bar:
+                with tqdm(total=len(raw), unit="cmd", disable=not progress,
+                          file=sys.stderr) as bar:
                     return await run_journal(
-                        store, PostgresKeyVault(pool), tenant or settings.tenant, lines,
+                        store, vault, tenant or settings.tenant, raw,
                         progress=bar.update, actor=f"import:{journal.name}",
                     )
             finally:
-                await store.close()
+                await real.close()
 
     summary = asyncio.run(go())
     typer.echo(summary.describe())
+    if dry_run:
+        typer.echo("dry run: nothing recorded")
     if summary.malformed:
         raise typer.Exit(1)
 

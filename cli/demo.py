@@ -21,7 +21,7 @@ from typing import Any
 
 from cli.journal_generator import SKU, Journal, id_number
 from config.settings import Settings
-from domain.journal import run_journal
+from domain.importing import run_journal
 from eventstore.database import open_database
 from eventstore.postgres import PostgresEventStore
 from eventstore.principals import Role, create_principal, issue_token

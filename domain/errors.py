@@ -8,7 +8,7 @@ structure, money, then quantities and time.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
 Number = str | int | bool | None
@@ -128,6 +128,10 @@ class Refused(Exception):
     (money as decimal CNY strings, never floats).
     """
 
+    # Set when the answer is a refusal remembered under the command's idempotency key
+    # (domain.ledger): a domain.ports.RememberedRefusal.
+    remembered: object | None = None
+
     def __init__(self, rule: Rule, **numbers: Number) -> None:
         if rule not in _RANK:
             raise ValueError(f"unknown rule code {rule!r}: add it to domain/errors.py")
@@ -135,6 +139,15 @@ class Refused(Exception):
         self.numbers: dict[str, Number] = numbers
         detail = ", ".join(f"{k}={v}" for k, v in numbers.items())
         super().__init__(f"{rule}: {detail}" if detail else rule)
+
+    @classmethod
+    def again(cls, rule: str, numbers: Mapping[str, Number], remembered: object) -> Refused:
+        """A refusal answered again as it was first made: one remembered under the
+        command's idempotency key (domain.ledger). Not a rule's decision: no rules
+        function builds it."""
+        refusal = cls(Rule(rule), **numbers)
+        refusal.remembered = remembered
+        return refusal
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Refused) and (self.rule, self.numbers) == (

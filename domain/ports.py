@@ -84,6 +84,27 @@ class Appended:
         return range(self.first_position, self.last_position + 1)
 
 
+@dataclass(frozen=True, slots=True)
+class RememberedRefusal:
+    """A command refused under an idempotency key, kept so that the key answers the same
+    refusal again (a journal imported twice, a client retrying) instead of being judged
+    anew against a ledger that has moved on. Kept beside the log, not in it: a refusal
+    records no event."""
+
+    key: str
+    command: str  # the journal command's name: "sale", "join"…
+    rule: str
+    numbers: Mapping[str, MetadataValue]
+    actor: str  # who said so
+    agent: str | None  # the agent the command was about, when it names one
+    business_time: datetime  # when the command said it happened
+    request_id: str | None = None
+    # Set by the store when it remembers the refusal:
+    id: int = 0  # order in which refusals were remembered
+    recorded_at: datetime | None = None  # when the ledger refused it
+    head_position: int = 0  # the log's last position when it was refused
+
+
 class VersionConflict(Exception):
     """Another append already holds that stream version: reload and judge again."""
 
@@ -158,6 +179,37 @@ class EventStore(Protocol):
         ...
 
     async def tracking_position(self, tenant: str, application: str) -> int | None: ...
+
+    async def remember_refusal(
+        self, tenant: str, refusal: RememberedRefusal
+    ) -> RememberedRefusal:
+        """Keep a refusal under its key and answer what is kept: the first refusal of a
+        key stays; a key that recorded events is never remembered as refused."""
+        ...
+
+    async def refusal(self, tenant: str, key: str) -> RememberedRefusal | None:
+        """The refusal remembered under `key`, or None."""
+        ...
+
+    async def read_refusals(
+        self,
+        tenant: str,
+        *,
+        after_id: int = 0,
+        after_position: int | None = None,
+        upto_position: int | None = None,
+        rule: str | None = None,
+        agent: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[RememberedRefusal]:
+        """Remembered refusals in the order they were made (by id, after `after_id`):
+        those made while the log's head was in (after_position, upto_position] (a
+        refusal before any event has head 0: after_position None includes it), of a
+        rule, about an agent, refused at or after `since` and before `until`."""
+        ...
+
 
     def follow(
         self, tenant: str, after: int = 0, *, names: Sequence[str] = ()

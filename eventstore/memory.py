@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +13,7 @@ from domain.ports import (
     LoggedEvent,
     NewEvent,
     RecordedEvent,
+    RememberedRefusal,
     Tracking,
     TrackingConflict,
     VersionConflict,
@@ -25,6 +27,7 @@ class _Tenant:
         self.versions: dict[str, dict[int, RecordedEvent]] = {}
         self.keys: dict[str, Appended] = {}
         self.tracking: dict[str, int] = {}
+        self.refusals: dict[str, RememberedRefusal] = {}
         self.changed = asyncio.Condition()
 
 
@@ -189,6 +192,46 @@ class InMemoryEventStore:
 
     async def tracking_position(self, tenant: str, application: str) -> int | None:
         return self._tenant(tenant).tracking.get(application)
+
+    async def remember_refusal(
+        self, tenant: str, refusal: RememberedRefusal
+    ) -> RememberedRefusal:
+        t = self._tenant(tenant)
+        if refusal.key in t.keys or refusal.key in t.refusals:
+            return t.refusals.get(refusal.key, refusal)
+        kept = dataclasses.replace(
+            refusal, id=len(t.refusals) + 1, recorded_at=datetime.now(UTC),
+            head_position=len(t.events),
+        )
+        t.refusals[refusal.key] = kept
+        return kept
+
+    async def refusal(self, tenant: str, key: str) -> RememberedRefusal | None:
+        return self._tenant(tenant).refusals.get(key)
+
+    async def read_refusals(
+        self,
+        tenant: str,
+        *,
+        after_id: int = 0,
+        after_position: int | None = None,
+        upto_position: int | None = None,
+        rule: str | None = None,
+        agent: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[RememberedRefusal]:
+        found = [
+            r for r in self._tenant(tenant).refusals.values()
+            if r.id > after_id
+            and (after_position is None or r.head_position > after_position)
+            and (upto_position is None or r.head_position <= upto_position)
+            and (rule is None or r.rule == rule) and (agent is None or r.agent == agent)
+            and (since is None or (r.recorded_at is not None and r.recorded_at >= since))
+            and (until is None or (r.recorded_at is not None and r.recorded_at < until))
+        ]
+        return found[:limit]
 
     async def follow(
         self, tenant: str, after: int = 0, *, names: Sequence[str] = ()

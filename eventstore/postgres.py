@@ -28,10 +28,12 @@ from domain.ports import (
     MetadataValue,
     NewEvent,
     RecordedEvent,
+    RememberedRefusal,
     Tracking,
     TrackingConflict,
     VersionConflict,
 )
+from eventstore import refusals
 from eventstore.chain import canonical_json, event_digest
 
 # A connection of our own or one lent by the pool: the same methods either way.
@@ -329,6 +331,33 @@ class PostgresEventStore:
             idempotency_key,
         )
         return None if row is None else Appended(row[0], row[1], replayed=True)
+
+    async def remember_refusal(
+        self, tenant: str, refusal: RememberedRefusal
+    ) -> RememberedRefusal:
+        return await refusals.remember(self.pool, tenant, refusal)
+
+    async def refusal(self, tenant: str, key: str) -> RememberedRefusal | None:
+        return await refusals.find(self.pool, tenant, key)
+
+    async def read_refusals(
+        self,
+        tenant: str,
+        *,
+        after_id: int = 0,
+        after_position: int | None = None,
+        upto_position: int | None = None,
+        rule: str | None = None,
+        agent: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[RememberedRefusal]:
+        return await refusals.read(
+            self.pool, tenant, after_id=after_id, after_position=after_position,
+            upto_position=upto_position, rule=rule, agent=agent, since=since, until=until,
+            limit=limit,
+        )
 
     async def tracking_position(self, tenant: str, application: str) -> int | None:
         value: int | None = await self.pool.fetchval(

@@ -24,6 +24,7 @@ def routers() -> list[APIRouter]:
         me,
         orders,
         policies,
+        refusals,
         settlement,
         timelines,
         tree,
@@ -41,4 +42,5 @@ def routers() -> list[APIRouter]:
         policies.router,
         timelines.router,
         exports.router,
+        refusals.router,
     ]

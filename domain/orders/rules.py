@@ -40,11 +40,13 @@ def duplicate_sale(existing: Sale | None, name: str) -> Refused | None:
 # structure
 
 
-def not_your_downline(buyer: Agent, seller: Agent) -> Refused | None:
-    # An agent sells stock to its DIRECT downline only: the buyer's own sponsor.
-    if buyer.sponsor != seller.agent:
+def not_your_downline(buyer: Agent, seller: str) -> Refused | None:
+    # An agent sells stock to its DIRECT downline only: the buyer's own sponsor. Judged
+    # on the name alone, before whether that seller exists or its status: a buyer
+    # learns nothing about an agent that is not its sponsor.
+    if buyer.sponsor != seller:
         return Refused(
-            Rule.NOT_YOUR_DOWNLINE, buyer=buyer.agent, seller=seller.agent, sponsor=buyer.sponsor
+            Rule.NOT_YOUR_DOWNLINE, buyer=buyer.agent, seller=seller, sponsor=buyer.sponsor
         )
     return None
 

@@ -88,18 +88,20 @@ class OrderService:
             if cmd.seller is not None:
                 seller = await s.load(streams.agent(cmd.seller), Agent)
             products = await _products(s, cmd.lines)
+            judge(unknown_agent(buyer, cmd.buyer))
+            assert buyer is not None
+            # Before anything about the seller (does it exist, its status): only the
+            # buyer's own sponsor may sell to it, whoever else is named.
+            judge(rules.not_your_downline(buyer, cmd.seller) if cmd.seller is not None else None)
             judge(
-                unknown_agent(buyer, cmd.buyer),
                 unknown_agent(seller, cmd.seller) if cmd.seller is not None else None,
                 *rules.unknown_product(cmd.lines, products),
             )
-            assert buyer is not None
             known = {sku: p for sku, p in products.items() if p is not None}
             seller_stock = await _stock(s, seller.agent) if seller is not None else None
             judge(
                 agent_inactive(buyer),
                 agent_inactive(seller),
-                rules.not_your_downline(buyer, seller) if seller else None,
                 tier_order(
                     s.policy, seller.tier, buyer.tier, seller_tier=seller.tier,
                     buyer_tier=buyer.tier,

@@ -160,14 +160,16 @@ class Ledger:
         lines: dict[str, list[Line]] = defaultdict(list)
 
         # A sale is due once its return window has passed at the close (freeze); the
-        # plan in force at the sale says how long the window is and pays it.
+        # plan in force at the sale says how long the window is and pays it. A window
+        # that ends at the very instant of the close has not passed: a no-reason return
+        # is still accepted then (orders.rules.return_window: both ends are in it).
         due = sorted(
             (
                 (sale, plan)
                 for sale in self._pending.values()
                 if sale.business_time < known
                 for plan in (self._plan_for(sale.business_time),)
-                if sale.business_time + timedelta(days=plan.return_days) <= close_at
+                if sale.business_time + timedelta(days=plan.return_days) < close_at
             ),
             key=lambda due: (due[0].business_time, due[0].sale_id),
         )

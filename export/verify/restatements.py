@@ -17,7 +17,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import IO, NoReturn
 
-from domain.ports import Appended, LoggedEvent, NewEvent, RecordedEvent, Tracking
+from domain.ports import (
+    Appended,
+    LoggedEvent,
+    NewEvent,
+    RecordedEvent,
+    RememberedRefusal,
+    Tracking,
+)
 from domain.settlement.facts import Line, Statement
 from domain.settlement.history import replay
 from export import format as f
@@ -89,6 +96,21 @@ class ExportLog:
 
     def follow(self, tenant: str, after: int = 0, *,
                names: Sequence[str] = ()) -> AsyncIterator[RecordedEvent]:
+        _unsupported()
+
+    async def remember_refusal(self, tenant: str,
+                               refusal: RememberedRefusal) -> RememberedRefusal:
+        _unsupported()
+
+    async def refusal(self, tenant: str, key: str) -> RememberedRefusal | None:
+        _unsupported()
+
+    async def read_refusals(self, tenant: str, *, after_id: int = 0,
+                            after_position: int | None = None,
+                            upto_position: int | None = None, rule: str | None = None,
+                            agent: str | None = None, since: datetime | None = None,
+                            until: datetime | None = None,
+                            limit: int = 1000) -> list[RememberedRefusal]:
         _unsupported()
 
 

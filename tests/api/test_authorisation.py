@@ -70,6 +70,7 @@ ALLOWED: dict[str, set[str]] = {
     "GET /v1/alerts/{alert}": HQ,
     "POST /v1/alerts/{alert}/acknowledge": COMPLIANCE,
     "POST /v1/alerts/{alert}/resolve": COMPLIANCE,
+    "GET /v1/refusals": HQ,
     "POST /v1/clock/tick": STEWARD,
     "POST /v1/disputes": STEWARD,
     "GET /v1/disputes": HQ,

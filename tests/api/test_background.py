@@ -8,7 +8,7 @@ from pathlib import Path
 
 import asyncpg
 
-from domain.journal import run_journal
+from domain.importing import run_journal
 from eventstore.memory_vault import InMemoryKeyVault
 from eventstore.postgres import PostgresEventStore
 from projections.background import _TRY_LOCK, Background, _lock_name

@@ -125,3 +125,36 @@ async def test_one_agents_sales_at_once_are_each_recorded_once_or_told_to_send_a
     recorded = await api.app.state.services.store.read_all(api.tenant, after=head, limit=1000)
     sales = [e.stream for e in recorded if e.name == "RetailSaleRecorded"]
     assert sorted(sales) == sorted(f"sale-S{n}" for n in range(30))
+
+
+async def test_a_refusal_under_a_key_answers_the_same_refusal_later_and_is_listed(api: Api) -> None:
+    """Before: a retried refused command was judged again, against stock that had
+    arrived since, and recorded; nobody could list who was refused what."""
+    await _setup(api)
+    big = {**_sale(90), "lines": [{"sku": "TEA-01", "qty": 60, "unit_price": "99.00"}]}
+    first = await api.call("POST", "/v1/sales", json=big, key="big-sale")
+    assert first.status_code == 422 and first.json()["rule"] == "insufficient-stock", first.text
+    more = {"buyer": "A1", "seller": None, "at": AT.format(12),
+            "lines": [{"sku": "TEA-01", "qty": 50}]}
+    assert (await api.call("POST", "/v1/purchases", json=more)).status_code == 201
+    head = await _head(api)
+    again = await api.call("POST", "/v1/sales", json=big, key="big-sale")
+    assert (again.status_code, again.json()) == (422, first.json())
+    assert await _head(api) == head
+    fresh = await api.call("POST", "/v1/sales", json=big, key="another-key")
+    assert fresh.status_code == 201  # judged now, the stock is there
+
+    listed = await api.call("GET", "/v1/refusals", "compliance", params={"agent": "A1"})
+    assert listed.status_code == 200, listed.text
+    [refusal] = listed.json()["items"]
+    assert {k: refusal[k] for k in ("command", "rule", "agent")} == {
+        "command": "sale", "rule": "insufficient-stock", "agent": "A1"}
+    assert refusal["numbers"] == first.json()["numbers"] == {"qty": 60, "sku": "TEA-01",
+                                                              "on_hand": 50}
+    assert refusal["business_time"] == "2026-01-05T03:00:00+00:00"
+    by_rule = await api.call("GET", "/v1/refusals", "auditor", params={"rule": "unknown-sale"})
+    assert by_rule.json()["items"] == []
+    later = await api.call("GET", "/v1/refusals", "admin",
+                           params={"from": refusal["recorded_at"].replace("+00:00", "Z")})
+    assert [r["id"] for r in later.json()["items"]] == [refusal["id"]]
+    assert (await api.call("GET", "/v1/refusals", "agent")).status_code == 403

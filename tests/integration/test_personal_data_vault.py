@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncpg
 
 from domain.agents.personal import ERASED_DATA, subject
-from domain.journal import run_journal
+from domain.importing import run_journal
 from domain.ledger import Ledger
 from eventstore.postgres import PostgresEventStore
 from eventstore.vault import PostgresKeyVault

@@ -8,7 +8,7 @@ import uuid
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain.journal import run_journal
+from domain.importing import run_journal
 from eventstore.memory_vault import InMemoryKeyVault
 from eventstore.postgres import PostgresEventStore
 from projections.registry import all_projections

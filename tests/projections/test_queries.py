@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from domain.journal import run_journal
+from domain.importing import run_journal
 from domain.ports import NewEvent
 from eventstore.memory_vault import InMemoryKeyVault
 from projections.kpis import kpis_of

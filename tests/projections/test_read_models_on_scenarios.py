@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from domain.events import Codec
-from domain.journal import run_journal
+from domain.importing import run_journal
 from domain.ledger import Ledger
 from domain.orders.stock import Stock
 from domain.periods import period_end, period_of, period_start

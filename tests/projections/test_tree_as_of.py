@@ -10,7 +10,7 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain.journal import run_journal
+from domain.importing import run_journal
 from eventstore.memory_vault import InMemoryKeyVault
 from eventstore.postgres import PostgresEventStore
 from projections.runner import ProjectionRunner

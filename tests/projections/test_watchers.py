@@ -25,7 +25,7 @@ from domain.compliance.commands import (
 from domain.compliance.service import ComplianceService
 from domain.errors import Refused
 from domain.handling import Context
-from domain.journal import run_journal
+from domain.importing import run_journal
 from domain.ports import EventStore
 from eventstore.memory_vault import InMemoryKeyVault
 from eventstore.postgres import PostgresEventStore

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from domain.journal import run_journal
+from domain.importing import run_journal
 from domain.ledger import Ledger
 from domain.money import format_cny
 from domain.ports import EventStore

@@ -10,7 +10,8 @@ import pytest
 
 from domain.errors import Refused
 from domain.handling import Context
-from domain.journal import parse_line, run_journal
+from domain.importing import run_journal
+from domain.journal import parse_line
 from domain.ledger import Ledger
 from domain.ports import Appended, NewEvent, Tracking
 from eventstore.memory import InMemoryEventStore

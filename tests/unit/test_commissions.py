@@ -154,12 +154,18 @@ def test_a_rolled_over_sale_keeps_its_own_period_and_fills_its_own_brackets() ->
     assert ledger.filled_fen("A1", "2026-02") == 2_500_000
 
 
-def test_a_sale_whose_window_ends_exactly_at_the_close_is_paid_and_one_second_later_rolls() -> None:
+def test_a_sale_whose_window_ends_exactly_at_the_close_rolls_and_one_second_earlier_is_paid(
+) -> None:
+    """DOMAIN.md, freeze: a window that ends at the very instant of the close has not
+    passed, since a no-reason return is still accepted then (both ends of the 7 days are
+    in it). Before, E1 was paid at January's close and clawed back by that return."""
     ledger = Ledger()
+    ledger.record_sale(sale("E0", "A1", cst(1, 24, 23, 59, 59), 1, 100))
     ledger.record_sale(sale("E1", "A1", cst(1, 25, 0), 1, 100))  # window ends Feb 1 00:00
-    ledger.record_sale(sale("E2", "A1", cst(1, 25, 0, 0, 1), 1, 100))
     (january,) = ledger.close("2026-01")
-    assert [ln.sale_id for ln in january.lines] == ["E1"]
+    assert [ln.sale_id for ln in january.lines] == ["E0"]
+    (february,) = ledger.close("2026-02")
+    assert [ln.sale_id for ln in february.lines] == ["E1"]
 
 
 def test_a_late_return_claws_back_each_line_at_its_own_rate_and_version() -> None:

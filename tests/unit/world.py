@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 from domain.handling import Context
-from domain.journal import parse_line, run_journal
+from domain.importing import run_journal
+from domain.journal import parse_line
 from domain.ledger import Ledger
 from eventstore.memory import InMemoryEventStore
 from eventstore.memory_vault import InMemoryKeyVault
