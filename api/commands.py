@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import secrets
 import uuid
 from datetime import datetime
 from typing import Any
@@ -51,6 +52,27 @@ class CommandAccepted(BaseModel):
     first_position: int | None = Field(description="first log position it recorded")
     last_position: int | None = Field(description="last log position it recorded")
     policy_version: int | None = Field(description="the policy version that judged it")
+
+
+class SaleAccepted(CommandAccepted):
+    sale: str = Field(description="the id the server gave the sale",
+                      examples=["S-3f9a0c1d2e4b5a6978c0"])
+
+
+class DisputeAccepted(CommandAccepted):
+    dispute: str = Field(description="the id the server gave the dispute",
+                         examples=["D-3f9a0c1d2e4b5a6978c0"])
+
+
+def assigned_id(prefix: str, principal: Principal, idempotency_key: str | None) -> str:
+    """The id the server gives an agent's own sale or dispute (never the client's: an id
+    of the agent's choosing answered duplicate-sale for another agent's, so told that it
+    exists). From the principal and its Idempotency-Key when there is one, so that a
+    retry names the same record and answers as the first time; random otherwise."""
+    if idempotency_key is None:
+        return f"{prefix}-{secrets.token_hex(10)}"
+    scoped = f"{principal.tenant}\x00{principal.principal}\x00{idempotency_key}"
+    return f"{prefix}-{hashlib.sha256(scoped.encode()).hexdigest()[:20]}"
 
 
 def etag(version: int) -> str:
@@ -89,10 +111,12 @@ async def run(
     idempotency_key: str | None,
     *,
     if_match: tuple[str, str | None] | None = None,
+    assigned: dict[str, str] | None = None,
 ) -> JSONResponse:
     """Judge and record the journal command `name` with `fields` as `principal` says it.
 
-    `fields` are the client's; `at` defaults to now (CST)."""
+    `fields` are the client's; `at` defaults to now (CST). `assigned`: ids the server
+    gave (assigned_id), among `fields` and answered beside the positions."""
     # null sponsor / seller means HQ; any other null means "not given".
     fields = {k: v for k, v in fields.items() if v is not None or k in _NULL_MEANS_HQ}
     fingerprint = _fingerprint(name, fields)
@@ -123,7 +147,7 @@ async def run(
         last_position=accepted.last_position,
         policy_version=accepted.policy_version,
     )
-    return JSONResponse(body.model_dump(), 201, headers=headers)
+    return JSONResponse({**body.model_dump(), **(assigned or {})}, 201, headers=headers)
 
 
 async def _first_answer(services: Services, accepted: Accepted, fingerprint: str) -> Accepted:

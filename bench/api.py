@@ -279,12 +279,13 @@ async def _run(base: str, url: str, agents: int, seconds: float, rate: float,
     run_id = uuid.uuid4().hex[:6]
 
     def sales(phase: str) -> Callable[[int, int], Awaitable[bool]]:
-        """Sales with ids and keys of their own per phase: the measured phase must not
-        replay the warm-up's (a replay answers 201 too, but is not a new sale)."""
+        """Sales with keys of their own per phase (the key names the sale the server
+        records: api.commands.assigned_id): the measured phase must not replay the
+        warm-up's (a replay answers 201 too, but is not a new sale)."""
 
         async def sale(w: int, n: int) -> bool:
             ref = f"{run_id}{phase}-{w}-{n}"
-            body = {"sale": f"S{ref}", "customer": f"C{n}",
+            body = {"customer": f"C{n}",
                     "at": AT.format(2 + n // 2000 % 20, 12, 0),
                     "lines": [{"sku": "TEA-01", "qty": 1, "unit_price": "99.00"}]}
             status, _ = await connections[w].request(

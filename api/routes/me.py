@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from api import compliance, statements, views
-from api.commands import command_options, run
+from api.commands import DisputeAccepted, SaleAccepted, assigned_id, command_options, run
 from api.deps import (
     AgentSelf,
     CurrentPrincipal,
@@ -71,11 +71,14 @@ async def stock(who: AgentSelf, services: ServicesDep,
     return await views.stock(services, _me(who), None)
 
 
-@router.post("/sales", summary="record my retail sale", **COMMAND)
+@router.post("/sales", summary="record my retail sale (the answer names its id)",
+             **{**COMMAND, "response_model": SaleAccepted})
 async def record_sale(body: MySaleCreate, who: AgentSelf, services: ServicesDep,
                       key: IdempotencyKey = None) -> JSONResponse:
+    sale = {"sale": assigned_id("S", who, key)}
     return await run(services, who, "sale",
-                     {**body.model_dump(mode="json"), "seller": _me(who)}, key)
+                     {**body.model_dump(mode="json"), **sale, "seller": _me(who)}, key,
+                     assigned=sale)
 
 
 @router.post("/sales/{sale}/returns", summary="record a return of my sale (within 7 days)",
@@ -159,14 +162,17 @@ async def my_disputes(who: AgentSelf, services: ServicesDep, limit: Limit = 50,
     return page_of(found, limit, lambda item: (item.position,))
 
 
-@router.post("/disputes", summary="open a dispute about my sale or statement", **COMMAND)
+@router.post("/disputes", summary="open a dispute about my sale or statement (the answer"
+             " names its id)", **{**COMMAND, "response_model": DisputeAccepted})
 async def open_my_dispute(body: MyDisputeCreate, who: AgentSelf, services: ServicesDep,
                           key: IdempotencyKey = None) -> JSONResponse:
     kind, _, ref = body.subject.partition(":")
     if kind == "sale":
         await views.sale(services, ref, seller=_me(who))  # 404 unless it is mine
+    dispute = {"dispute": assigned_id("D", who, key)}
     return await run(services, who, "open_dispute",
-                     {**body.model_dump(mode="json"), "agent": _me(who)}, key)
+                     {**body.model_dump(mode="json"), **dispute, "agent": _me(who)}, key,
+                     assigned=dispute)
 
 
 @router.get("/disputes/{dispute}", response_model=DisputePublic, responses=READ,

@@ -34,8 +34,9 @@ class DisputeCreate(BaseModel):
 
 
 class MyDisputeCreate(BaseModel):
+    """An agent's dispute; its id is the server's (DisputeAccepted.dispute), as a sale's."""
+
     at: At = None
-    dispute: Id
     subject: str = Subject
     text: Text
 

@@ -55,8 +55,11 @@ class SaleCreate(BaseModel):
 
 
 class MySaleCreate(BaseModel):
+    """An agent's retail sale. Its id is the server's (SaleAccepted.sale), never the
+    client's: an id of the agent's choosing could answer duplicate-sale for another
+    agent's sale and so tell that it exists."""
+
     at: At = None
-    sale: Id
     customer: Id | None = None
     lines: list[SaleLine] = Field(min_length=1, max_length=50)
 

@@ -193,3 +193,37 @@ async def test_a_revoked_or_unknown_token_is_refused(api: Api) -> None:
     assert (await api.call("GET", "/v1/me", "auditor")).status_code == 401
     answer = await api.client.get("/v1/me", headers={"Authorization": "Bearer wl_nope"})
     assert answer.status_code == 401 and answer.json()["rule"] == "unauthenticated"
+
+
+async def test_an_agents_sale_and_dispute_ids_are_the_servers_so_no_answer_names_anothers(
+    api: Api,
+) -> None:
+    """Before, A1 sending B1's sale id S-B1 or dispute id D-B1 was answered 409
+    duplicate-sale / duplicate-dispute: proof that B1's records exist. Now the server
+    names them (from the principal and its Idempotency-Key), and an id in the body is
+    not the client's to choose."""
+    await _brand(api)
+    sale = {"sale": "S-B1", "customer": "C9",
+            "lines": [{"sku": "TEA-01", "qty": 1, "unit_price": "99.00"}]}
+    first = await api.call("POST", "/v1/me/sales", "agent", json=sale, key="k-sale")
+    assert first.status_code == 201, first.text
+    mine = first.json()["sale"]
+    assert mine.startswith("S-") and mine != "S-B1"
+    again = await api.call("POST", "/v1/me/sales", "agent", json=sale, key="k-sale")
+    assert again.status_code == 201 and again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    # The other agent's same key names another sale: ids are scoped to the principal.
+    other = await api.call("POST", "/v1/me/sales", "other-agent", json=sale, key="k-sale")
+    assert other.status_code == 201 and other.json()["sale"] not in (mine, "S-B1")
+    assert (await api.call("GET", f"/v1/me/sales/{mine}", "agent")).status_code == 200
+    dispute = {"dispute": "D-B1", "subject": f"sale:{mine}", "text": "my own"}
+    opened = await api.call("POST", "/v1/me/disputes", "agent", json=dispute, key="k-d")
+    assert opened.status_code == 201, opened.text
+    assert opened.json()["dispute"].startswith("D-") and opened.json()["dispute"] != "D-B1"
+    doc = api.app.openapi()["paths"]
+    for path, schema in (("/v1/me/sales", "SaleAccepted"), ("/v1/me/disputes", "DisputeAccepted")):
+        answer = doc[path]["post"]["responses"]["201"]["content"]["application/json"]
+        assert answer["schema"]["$ref"].endswith(schema)
+        body = doc[path]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        fields = api.app.openapi()["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]
+        assert not {"sale", "dispute"} & set(fields["properties"])

@@ -96,15 +96,18 @@ async def test_if_match_refuses_a_stale_edit(api: Api) -> None:
     assert stale.headers["ETag"] != tag
 
 
-async def sell_until_recorded(api: Api, n: int, answers: list[str]) -> int:
+async def sell_until_recorded(api: Api, n: int, answers: list[str],
+                              sales: list[str] | None = None) -> int:
     """The agent's sale n, sent again with its key while the answer is concurrent-change
     (as a client follows Retry-After); every answer's rule, or "201", goes to `answers`."""
-    body = {"sale": f"S{n}", "customer": f"C{n}", "at": AT.format(12),
+    body = {"customer": f"C{n}", "at": AT.format(12),
             "lines": [{"sku": "TEA-01", "qty": 1, "unit_price": "99.00"}]}
     while True:
         answer = await api.call("POST", "/v1/me/sales", "agent", json=body, key=f"mine-{n}")
         if answer.status_code == 201:
             answers.append("201")
+            if sales is not None:
+                sales.append(answer.json()["sale"])
             return int(answer.json()["last_position"])
         answers.append(answer.json().get("rule"))
         assert answer.status_code == 409, answer.text
@@ -120,11 +123,12 @@ async def test_one_agents_sales_at_once_are_each_recorded_once_or_told_to_send_a
     await _setup(api)
     head = await _head(api)
     answers: list[str] = []
-    await asyncio.gather(*(sell_until_recorded(api, n, answers) for n in range(30)))
+    named: list[str] = []
+    await asyncio.gather(*(sell_until_recorded(api, n, answers, named) for n in range(30)))
     assert set(answers) <= {"201", "concurrent-change"} and answers.count("201") == 30
     recorded = await api.app.state.services.store.read_all(api.tenant, after=head, limit=1000)
     sales = [e.stream for e in recorded if e.name == "RetailSaleRecorded"]
-    assert sorted(sales) == sorted(f"sale-S{n}" for n in range(30))
+    assert sorted(sales) == sorted(f"sale-{sale}" for sale in named) and len(set(named)) == 30
 
 
 async def test_a_refusal_under_a_key_answers_the_same_refusal_later_and_is_listed(api: Api) -> None:
