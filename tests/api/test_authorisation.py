@@ -1,15 +1,29 @@
-"""Who may call what: every operation of the OpenAPI document, called as every role (and
-with no token), answers as the table below says; an agent never sees another's data.
+"""Who may call what: every route the app serves (app.routes, not the OpenAPI document,
+which leaves out a route added with include_in_schema=False), called as every role, with
+no token and with expired, revoked and other-tenant tokens, answers as the table below
+says; an agent never sees another's data.
 
-The table is written by hand, one line per operation: a new endpoint without a line
-fails the test, so nobody adds a route without deciding who may call it."""
+The table is written by hand, one line per operation: a route without a line, or whose
+role check (api.deps.RoleCheck among its dependencies) admits other roles than its
+line, fails the test, so nobody adds a route without deciding who may call it."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from starlette.routing import Route
 
+from api.app import create_app
+from api.deps import AgentSelf, RoleCheck
+from config.settings import Settings
+from eventstore.principals import Role, create_principal, issue_token, revoke
 from tests.api.conftest import ROLES, Api
 
 HQ = {"admin", "operations", "compliance", "auditor"}
@@ -83,7 +97,11 @@ ALLOWED: dict[str, set[str]] = {
     # the regulator export (api/routes/exports.py): the regulator, and HQ but operations
     "GET /v1/exports": {"regulator", "auditor", "admin", "compliance"},
 }
-PUBLIC = {"GET /health", "GET /ready"}
+# Routes anyone may call, without a token: liveness and the API's own documentation.
+PUBLIC = {"GET /health", "GET /ready", "GET /openapi.json", "GET /docs",
+          "GET /docs/oauth2-redirect", "GET /redoc"}
+# Tokens that must open nothing: each answers 401 on every route.
+DEAD_TOKENS = ("expired", "revoked", "other-tenant")
 PARAMS = {"agent": "B1", "sale": "S-B1", "period": "2026-01", "alert": "no-such-alert",
           "dispute": "D-B1", "version": "1"}
 QUERY = {"GET /v1/kpis": {"period": "2026-01"},
@@ -91,9 +109,41 @@ QUERY = {"GET /v1/kpis": {"period": "2026-01"},
 AT = "2026-01-{:02d}T{:02d}:00:00+08:00"
 
 
-def operations(api: Api) -> list[tuple[str, str]]:
-    doc = api.app.openapi()
-    return [(method.upper(), path) for path, ops in doc["paths"].items() for method in ops]
+def operations(app: FastAPI) -> list[tuple[str, str]]:
+    """Every method and path the app serves, whatever the OpenAPI document shows."""
+    return [operation for route in app.routes for operation in operations_of(route)]
+
+
+def _role_checks(dependant: Dependant) -> Iterator[RoleCheck]:
+    for dependency in dependant.dependencies:
+        if isinstance(dependency.call, RoleCheck):
+            yield dependency.call
+        yield from _role_checks(dependency)
+
+
+def declared_roles(app: FastAPI) -> dict[str, set[str] | None]:
+    """Each operation's roles as its role check declares them; None: no role check."""
+    declared: dict[str, set[str] | None] = {}
+    for route in app.routes:
+        checks = list(_role_checks(route.dependant)) if isinstance(route, APIRoute) else []
+        roles = set.intersection(*({r.value for r in c.roles} for c in checks)) if checks \
+            else None
+        for method, path in operations_of(route):
+            declared[f"{method} {path}"] = roles
+    return declared
+
+
+def operations_of(route: object) -> list[tuple[str, str]]:
+    assert isinstance(route, Route | APIRoute), f"{route!r}: a route the walk does not know"
+    return [(m, route.path) for m in sorted(set(route.methods or ()) - {"HEAD"})]
+
+
+def unguarded(app: FastAPI) -> set[str]:
+    """Operations with neither a role check nor a place on the public list, and those
+    whose role check admits other roles than their line of the table."""
+    declared = declared_roles(app)
+    return {name for name, roles in declared.items()
+            if name not in PUBLIC and (roles is None or roles != ALLOWED.get(name))}
 
 
 async def _brand(api: Api) -> None:
@@ -126,23 +176,60 @@ async def _brand(api: Api) -> None:
         assert answer.status_code == 201, (path, answer.text)
 
 
-def test_every_operation_has_a_line_in_the_table(api: Api) -> None:
-    found = {f"{m} {p}" for m, p in operations(api)} - PUBLIC
+def test_every_route_has_a_line_in_the_table_and_declares_its_roles(api: Api) -> None:
+    found = {f"{m} {p}" for m, p in operations(api.app)} - PUBLIC
     assert found == set(ALLOWED), (found ^ set(ALLOWED))
+    assert unguarded(api.app) == set()
 
 
-@pytest.mark.parametrize("role", [*ROLES, None])
+def test_the_walk_finds_a_route_hidden_from_the_openapi_document() -> None:
+    """A route added with include_in_schema=False and no role check passed every test
+    while the table was read from app.openapi(); the walk over app.routes flags it, and
+    one with a role check but no line of the table too."""
+    app = create_app(Settings(database_url="postgresql://unused/none"))
+    assert unguarded(app) == set()
+
+    @app.get("/v1/hidden", include_in_schema=False)
+    async def hidden() -> dict[str, str]:
+        return {"secret": "anyone"}
+
+    @app.post("/v1/me/hidden", include_in_schema=False)
+    async def hidden_agent(who: AgentSelf) -> dict[str, str]:
+        return {"who": who.principal}
+
+    assert "/v1/hidden" not in app.openapi()["paths"]
+    assert unguarded(app) == {"GET /v1/hidden", "POST /v1/me/hidden"}
+
+
+async def _dead_tokens(api: Api) -> None:
+    """An expired token, a revoked one and a live token of another brand, as agent A1."""
+    pool = api.app.state.services.pool
+    principal = await create_principal(pool, api.tenant, Role.AGENT, "dead", "A1")
+    expiring = await issue_token(pool, principal, days=0.5 / 86400)  # half a second
+    revoked = await create_principal(pool, api.tenant, Role.ADMIN, "revoked admin")
+    api.tokens["revoked"] = (await issue_token(pool, revoked)).token
+    await revoke(pool, api.tenant, revoked.principal)
+    stranger = await create_principal(pool, f"{api.tenant}-other", Role.ADMIN, "another brand")
+    api.tokens["other-tenant"] = (await issue_token(pool, stranger)).token
+    await asyncio.sleep((expiring.expires_at - datetime.now(UTC)).total_seconds() + 0.1)
+    api.tokens["expired"] = expiring.token
+
+
+@pytest.mark.parametrize("role", [*ROLES, None, *DEAD_TOKENS])
 async def test_each_role_reaches_exactly_its_operations(api: Api, role: str | None) -> None:
     await _brand(api)
-    for method, path in operations(api):
+    if role in DEAD_TOKENS:
+        await _dead_tokens(api)
+    for method, path in operations(api.app):
         name = f"{method} {path}"
         if name in PUBLIC:
             continue
         url = re.sub(r"\{(\w+)\}", lambda m: PARAMS[m.group(1)], path)
         answer = await api.call(method, url, role, params=QUERY.get(name),
                                 json={} if method == "POST" else None)
-        if role is None:
-            assert answer.status_code == 401, name
+        if role is None or role in DEAD_TOKENS:
+            assert answer.status_code == 401, (name, role, answer.status_code)
+            assert answer.json()["rule"] == "unauthenticated"
         elif role in ALLOWED[name]:
             assert answer.status_code not in (401, 403, 405), (name, role, answer.text)
             assert answer.status_code < 500, (name, role, answer.text)
