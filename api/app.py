@@ -63,7 +63,7 @@ def create_app(settings: Settings, *, background: bool = True) -> FastAPI:
             # request at a time, and every request reads what was recorded since.
             ledger = Ledger(store, PostgresKeyVault(pool), SharedAggregateCache())
             app.state.services = Services(settings, settings.tenant, pool, store, ledger,
-                                          TokenBook(pool, settings.tenant))
+                                          TokenBook(pool, settings.tenant, ledger.agents))
             workers = Background(pool, store, settings.tenant)
             if background:
                 await workers.start()

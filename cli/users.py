@@ -9,7 +9,9 @@ from typing import Annotated
 import typer
 
 from config.settings import Settings
-from eventstore.database import open_database
+from domain.agents.service import AgentService
+from eventstore.database import Pool, open_database
+from eventstore.postgres import PostgresEventStore
 from eventstore.principals import (
     Issued,
     Principal,
@@ -22,6 +24,7 @@ from eventstore.principals import (
     lock_principals,
     revoke,
 )
+from eventstore.vault import PostgresKeyVault
 
 TenantOpt = Annotated[str | None, typer.Option(help="brand (default: WEILEDGER_TENANT)")]
 DaysOpt = Annotated[float, typer.Option(help="days until the token expires")]
@@ -40,14 +43,31 @@ async def _create_admin(settings: Settings, tenant: str, name: str, days: float)
                 " with an admin's consent, or revoke and recreate"
             )
         principal = await create_principal(conn, tenant, Role.ADMIN, name)
-        return await issue_token(conn, principal, days)
+        return await issue_token(conn, principal, days, max_days=settings.token_max_days)
+
+
+async def _agent_may_have_token(pool: Pool, tenant: str, agent: str) -> None:
+    """Only an agent that joined, and was not forgotten, gets a token (its tokens stop
+    working once it is forgotten: api.tokens)."""
+    store = PostgresEventStore(pool)
+    try:
+        found = await AgentService(store, PostgresKeyVault(pool)).get(tenant, agent)
+    finally:
+        await store.close()
+    if found is None:
+        raise PrincipalError(f"tenant {tenant} has no agent {agent}")
+    if found.forgotten:
+        raise PrincipalError(f"agent {agent} was forgotten")
 
 
 async def _token(settings: Settings, tenant: str, role: Role, name: str, agent: str | None,
                  days: float) -> Issued:
-    async with open_database(settings) as pool, pool.acquire() as conn, conn.transaction():
-        principal = await create_principal(conn, tenant, role, name, agent)
-        return await issue_token(conn, principal, days)
+    async with open_database(settings) as pool:
+        if agent is not None:
+            await _agent_may_have_token(pool, tenant, agent)
+        async with pool.acquire() as conn, conn.transaction():
+            principal = await create_principal(conn, tenant, role, name, agent)
+            return await issue_token(conn, principal, days, max_days=settings.token_max_days)
 
 
 async def _revoke(settings: Settings, tenant: str, principal: str) -> int:

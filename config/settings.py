@@ -12,6 +12,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # writer and the requests need one each beside them, or they take turns waiting on one
 # another.
 MIN_POOL_SIZE = 6
+# The longest a bearer token may live: a leaked token opens the API until it expires.
+TOKEN_MAX_DAYS = 90
 
 
 class Settings(BaseSettings):
@@ -33,6 +35,8 @@ class Settings(BaseSettings):
     # None: data_dir/keys.
     keys_dir: Path | None = None
     checkpoint_every: int = 10_000  # events per signed checkpoint
+    # The longest lifetime `weiledger users` gives a token, in days.
+    token_max_days: float = Field(default=TOKEN_MAX_DAYS, gt=0, le=3650)
 
     def describe_database(self) -> str:
         """Where the data lives, without credentials (safe to log and to show on /health)."""

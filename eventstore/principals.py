@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from config.settings import TOKEN_MAX_DAYS
 from eventstore.database import Conn
 from eventstore.database import Reader as Db
 
@@ -81,8 +82,13 @@ async def create_principal(
 
 
 async def issue_token(
-    db: Db, principal: Principal, days: float = 90
+    db: Db, principal: Principal, days: float = TOKEN_MAX_DAYS, *,
+    max_days: float = TOKEN_MAX_DAYS,
 ) -> Issued:
+    """A new token of `principal` that expires in `days` (above 0, at most `max_days`)."""
+    if not 0 < days <= max_days:  # NaN too
+        raise PrincipalError(f"a token lives more than 0 and at most {max_days:g} days,"
+                             f" not {days:g}")
     token = "wl_" + secrets.token_urlsafe(32)
     expires = datetime.now(UTC) + timedelta(days=days)
     await db.execute(

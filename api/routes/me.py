@@ -81,11 +81,13 @@ async def record_sale(body: MySaleCreate, who: AgentSelf, services: ServicesDep,
                      assigned=sale)
 
 
-@router.post("/sales/{sale}/returns", summary="record a return of my sale (within 7 days)",
+@router.post("/sales/{sale}/returns", summary="record a return of my sale (within 7 days;"
+             " refused agent-inactive unless I am active)",
              **COMMAND)
 async def record_return(sale: IdPath, body: MyReturnCreate, who: AgentSelf,
                         services: ServicesDep, key: IdempotencyKey = None) -> JSONResponse:
     await views.sale(services, sale, seller=_me(who))  # 404 unless it is mine
+    await services.ledger.agents.judge_own_trading(services.tenant, _me(who))
     return await run(services, who, "return", {**body.model_dump(mode="json"), "sale": sale},
                      key)
 

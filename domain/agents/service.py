@@ -199,6 +199,14 @@ class AgentService:
 
         return await self._run(ctx, cmd, "forget", decide)
 
+    async def judge_own_trading(self, tenant: str, agent: str) -> None:
+        """An agent recording its own sale, return or purchase must be active
+        (agent-inactive otherwise). A sale and a purchase judge their agents themselves;
+        a return does not (HQ records a customer's return whatever the seller's status
+        now), so the agent's own return asks here first."""
+        found = await _load(self.store, tenant, agent)
+        judge(rules.unknown_agent(found, agent), rules.agent_inactive(found))
+
     # reads
 
     async def get(self, tenant: str, agent: str) -> AgentView | None:
