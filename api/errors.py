@@ -26,8 +26,8 @@ from domain.ports import VersionConflict
 
 PROBLEM = "application/problem+json"
 CONFLICT_RULES = frozenset(
-    {Rule.ALREADY_JOINED, Rule.DUPLICATE_SALE, Rule.ALREADY_FORGOTTEN, Rule.DUPLICATE_DISPUTE,
-     Rule.ALREADY_RESOLVED}
+    {Rule.ALREADY_JOINED, Rule.DUPLICATE_IDENTITY, Rule.DUPLICATE_SALE,
+     Rule.ALREADY_FORGOTTEN, Rule.DUPLICATE_DISPUTE, Rule.ALREADY_RESOLVED}
 )
 
 

@@ -28,8 +28,10 @@ START = datetime(2026, 1, 1, 9, 0, tzinfo=CST)
 
 
 def id_number(n: int) -> str:
+    """A valid, adult 身份证 number of its own for each n below 9,000,000 (one person,
+    one agent: duplicate-identity)."""
     born = datetime(1970, 1, 1) + timedelta(days=n % 9000)
-    first17 = f"110101{born:%Y%m%d}{n % 1000:03d}"
+    first17 = f"110101{born:%Y%m%d}{n // 9000 % 1000:03d}"
     return first17 + check_character(first17)
 
 

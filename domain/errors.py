@@ -31,6 +31,7 @@ class Rule(StrEnum):
     UNKNOWN_ALERT = "unknown-alert"
     # duplicates
     ALREADY_JOINED = "already-joined"
+    DUPLICATE_IDENTITY = "duplicate-identity"
     DUPLICATE_SALE = "duplicate-sale"
     ALREADY_FORGOTTEN = "already-forgotten"
     DUPLICATE_DISPUTE = "duplicate-dispute"
@@ -89,7 +90,13 @@ PRECEDENCE: tuple[tuple[Rule, ...], ...] = (
         R.UNKNOWN_ALERT,
     ),
     # duplicates
-    (R.ALREADY_JOINED, R.DUPLICATE_SALE, R.ALREADY_FORGOTTEN, R.DUPLICATE_DISPUTE),
+    (
+        R.ALREADY_JOINED,
+        R.DUPLICATE_IDENTITY,
+        R.DUPLICATE_SALE,
+        R.ALREADY_FORGOTTEN,
+        R.DUPLICATE_DISPUTE,
+    ),
     # status
     (R.SPONSOR_INACTIVE, R.AGENT_INACTIVE, R.NOT_SUSPENDED, R.ALREADY_RESOLVED),
     # identity

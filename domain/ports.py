@@ -8,6 +8,7 @@ number of streams, are recorded together or not at all.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -236,4 +237,27 @@ class KeyVault(Protocol):
 
     async def destroy(self, tenant: str, subject: str) -> bool:
         """Erase the key for good; True when there was one."""
+        ...
+
+    def identities(self, tenant: str) -> AbstractAsyncContextManager[IdentityClaims]:
+        """The brand's identity claims, held by one caller at a time (across processes)
+        until the context ends: a join judges and records under it, so two joins with
+        the same number cannot both find it free."""
+        ...
+
+    async def erase_identity(self, tenant: str, agent: str) -> None:
+        """Erase the digests `agent` holds (forget): its number is free again."""
+        ...
+
+
+class IdentityClaims(Protocol):
+    """Which agent holds each keyed digest of a 身份证 number (domain.agents.identity),
+    kept beside the keys, outside the event payloads. A claim is a hint the join checks
+    against the holder's own sealed data: one left by a join that was never recorded,
+    or by a forgotten agent, holds nothing."""
+
+    async def holder(self, digest: bytes) -> str | None: ...
+
+    async def claim(self, digest: bytes, agent: str) -> None:
+        """`agent` holds the number of `digest` now (whoever held it before)."""
         ...

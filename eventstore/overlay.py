@@ -15,11 +15,13 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from domain.ports import (
     Appended,
     EventStore,
+    IdentityClaims,
     KeyVault,
     LoggedEvent,
     NewEvent,
@@ -174,6 +176,8 @@ class OverlayKeyVault:
     def __init__(self, base: KeyVault) -> None:
         self.base = base
         self._keys: dict[tuple[str, str], bytes | None] = {}  # None: destroyed here
+        self._claims: dict[tuple[str, bytes], str | None] = {}  # None: erased here
+        self._erased: set[tuple[str, str]] = set()  # agents forgotten here
 
     async def key_for(self, tenant: str, subject: str) -> bytes:
         key = await self.get(tenant, subject)
@@ -190,3 +194,32 @@ class OverlayKeyVault:
         had = await self.get(tenant, subject) is not None
         self._keys[(tenant, subject)] = None
         return had
+
+    @asynccontextmanager
+    async def identities(self, tenant: str) -> AsyncIterator[IdentityClaims]:
+        async with self.base.identities(tenant) as base:
+            yield _OverlayClaims(self, tenant, base)
+
+    async def erase_identity(self, tenant: str, agent: str) -> None:
+        self._erased.add((tenant, agent))
+        for key, holder in list(self._claims.items()):
+            if key[0] == tenant and holder == agent:
+                self._claims[key] = None
+
+
+class _OverlayClaims:
+    """The real claims, then the dry run's own."""
+
+    def __init__(self, vault: OverlayKeyVault, tenant: str, base: IdentityClaims) -> None:
+        self.vault = vault
+        self.tenant = tenant
+        self.base = base
+
+    async def holder(self, digest: bytes) -> str | None:
+        if (self.tenant, digest) in self.vault._claims:
+            return self.vault._claims[(self.tenant, digest)]
+        found = await self.base.holder(digest)
+        return None if (self.tenant, found) in self.vault._erased else found
+
+    async def claim(self, digest: bytes, agent: str) -> None:
+        self.vault._claims[(self.tenant, digest)] = agent

@@ -8,6 +8,8 @@ mod 11 indexes "10X98765432".
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import date
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -54,3 +56,21 @@ def mask_phone(phone: str) -> str:
 def mask_name(name: str) -> str:
     """王芳 -> 王*."""
     return name[:1] + "*" * max(len(name) - 1, 1) if name else ""
+
+
+# One person, one agent per brand (duplicate-identity), judged without the number in the
+# clear: the vault keeps, per number held, its keyed digest and the agent holding it.
+# The key is the brand's own (in the vault under IDENTITY_SUBJECT), so a digest from one
+# brand says nothing about another's, and nobody without the key can test a guessed number
+# against the table (18 digits with a check character and a birth date are few enough to
+# enumerate: a plain hash would give every number away).
+IDENTITY_SUBJECT = "brand:identity"
+
+
+def identity_digest(key: bytes, number: str) -> bytes:
+    """HMAC-SHA256 of the number as written on the card (upper-case X)."""
+    return hmac.new(key, number.strip().upper().encode(), hashlib.sha256).digest()
+
+
+def same_number(a: str, b: str) -> bool:
+    return a.strip().upper() == b.strip().upper()

@@ -40,6 +40,15 @@ def already_joined(existing: Agent | None, name: str) -> Refused | None:
     return Refused(Rule.ALREADY_JOINED, agent=name) if existing is not None else None
 
 
+def duplicate_identity(holder: Agent | None, number: str) -> Refused | None:
+    """One person, one agent per brand: `holder` is the agent (any status but
+    forgotten) that holds the 身份证 number already, or None. Names only the masked
+    number: whose it is, HQ reads from the agents."""
+    if holder is None:
+        return None
+    return Refused(Rule.DUPLICATE_IDENTITY, id_number=mask_id_number(number))
+
+
 def already_forgotten(agent: Agent) -> Refused | None:
     return Refused(Rule.ALREADY_FORGOTTEN, agent=agent.agent) if agent.forgotten else None
 

@@ -17,6 +17,7 @@ from domain.agents.commands import (
     Terminate,
     Warn,
 )
+from domain.agents.identity import IDENTITY_SUBJECT, identity_digest, same_number
 from domain.agents.model import Agent
 from domain.agents.personal import ERASED_DATA, PersonalData, Unreadable, seal, subject, unseal
 from domain.errors import Refused, judge
@@ -51,47 +52,79 @@ class AgentService:
         return await execute(self.store, ctx, cmd.at, name, decide, load_policy, self.cache)
 
     async def join(self, ctx: Context, cmd: Join) -> Accepted:
-        async def decide(s: Session) -> None:
-            assert s.policy is not None
-            sponsor = None
-            if cmd.sponsor is not None:
-                sponsor = await s.load(streams.agent(cmd.sponsor), Agent)
-            existing = await s.load(streams.agent(cmd.agent), Agent)
-            depth = 1 if sponsor is None else sponsor.depth + 1
-            judge(
-                rules.unknown_sponsor(cmd, sponsor),
-                rules.unknown_tier(s.policy, cmd.tier),
-                rules.already_joined(existing, cmd.agent),
-                rules.sponsor_inactive(cmd, sponsor),
-                rules.invalid_id_number(cmd.id_number, cmd.at),
-                rules.under_age(cmd.id_number, cmd.at),
-                rules.depth_limit(s.policy, depth),
-                rules.join_fee(cmd),
-            )
-            # Judged: only now does the person's key come into being.
-            key = await self.vault.key_for(ctx.tenant, subject(cmd.agent))
-            sealed = seal(
-                key, ctx.tenant, cmd.agent, PersonalData(cmd.name, cmd.id_number, cmd.phone)
-            )
-            agent = create(
-                Agent,
-                Agent.Joined,
-                streams.agent(cmd.agent),
-                cmd.at,
-                agent=cmd.agent,
-                sponsor=cmd.sponsor,
-                tier=cmd.tier,
-                depth=depth,
-                personal=sealed,
-            )
-            s.save(streams.agent(cmd.agent), agent)
-            if sponsor is not None:
-                # On the sponsor's stream too: the expected version makes a concurrent
-                # suspension of the sponsor conflict instead of slipping past.
-                trigger(sponsor, Agent.DownlineJoined, cmd.at, recruit=cmd.agent, tier=cmd.tier)
-                s.save(streams.agent(sponsor.agent), sponsor)
+        digest = identity_digest(await self.vault.key_for(ctx.tenant, IDENTITY_SUBJECT),
+                                 cmd.id_number)
+        # Judged and recorded under the brand's identity claims, so that of two joins
+        # with one number at once the second finds the first's.
+        async with self.vault.identities(ctx.tenant) as claims:
+            claimed_by = await claims.holder(digest)
 
-        return await self._run(ctx, cmd, "join", decide)
+            async def decide(s: Session) -> None:
+                await self._decide_join(s, ctx, cmd, claimed_by)
+                await claims.claim(digest, cmd.agent)  # before the append: see holder()
+
+            return await self._run(ctx, cmd, "join", decide)
+
+    async def _holder(self, s: Session, tenant: str, claimed_by: str | None,
+                      number: str) -> Agent | None:
+        """The agent that holds `number`, from the claim on its digest: a claim is
+        trusted only as far as the claimant's own sealed data bears it out, so one left
+        by a join that was not recorded (a crash, a conflict) or by a forgotten agent
+        holds nothing."""
+        if claimed_by is None:
+            return None
+        holder = await s.load(streams.agent(claimed_by), Agent)
+        if holder is None or holder.forgotten:
+            return None
+        try:
+            data = unseal(await self.vault.get(tenant, subject(claimed_by)), tenant,
+                          claimed_by, holder.personal)
+        except Unreadable:
+            return None
+        return holder if same_number(data.id_number, number) else None
+
+    async def _decide_join(self, s: Session, ctx: Context, cmd: Join,
+                           claimed_by: str | None) -> None:
+        assert s.policy is not None
+        sponsor = None
+        if cmd.sponsor is not None:
+            sponsor = await s.load(streams.agent(cmd.sponsor), Agent)
+        existing = await s.load(streams.agent(cmd.agent), Agent)
+        holder = await self._holder(s, ctx.tenant, claimed_by, cmd.id_number)
+        depth = 1 if sponsor is None else sponsor.depth + 1
+        judge(
+            rules.unknown_sponsor(cmd, sponsor),
+            rules.unknown_tier(s.policy, cmd.tier),
+            rules.already_joined(existing, cmd.agent),
+            rules.duplicate_identity(holder, cmd.id_number),
+            rules.sponsor_inactive(cmd, sponsor),
+            rules.invalid_id_number(cmd.id_number, cmd.at),
+            rules.under_age(cmd.id_number, cmd.at),
+            rules.depth_limit(s.policy, depth),
+            rules.join_fee(cmd),
+        )
+        # Judged: only now does the person's key come into being.
+        key = await self.vault.key_for(ctx.tenant, subject(cmd.agent))
+        sealed = seal(
+            key, ctx.tenant, cmd.agent, PersonalData(cmd.name, cmd.id_number, cmd.phone)
+        )
+        agent = create(
+            Agent,
+            Agent.Joined,
+            streams.agent(cmd.agent),
+            cmd.at,
+            agent=cmd.agent,
+            sponsor=cmd.sponsor,
+            tier=cmd.tier,
+            depth=depth,
+            personal=sealed,
+        )
+        s.save(streams.agent(cmd.agent), agent)
+        if sponsor is not None:
+            # On the sponsor's stream too: the expected version makes a concurrent
+            # suspension of the sponsor conflict instead of slipping past.
+            trigger(sponsor, Agent.DownlineJoined, cmd.at, recruit=cmd.agent, tier=cmd.tier)
+            s.save(streams.agent(sponsor.agent), sponsor)
 
     async def promote(self, ctx: Context, cmd: Promote) -> Accepted:
         async def decide(s: Session) -> None:
@@ -194,6 +227,7 @@ class AgentService:
             # Key first: should the append fail, the person is erased anyway, and a
             # retried forget records the fact.
             await self.vault.destroy(ctx.tenant, subject(cmd.agent))
+            await self.vault.erase_identity(ctx.tenant, cmd.agent)
             trigger(agent, Agent.Forgotten, cmd.at)
             s.save(streams.agent(cmd.agent), agent)
 

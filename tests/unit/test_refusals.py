@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
+from domain.agents.identity import mask_id_number
 from domain.errors import RULES, Refused
-from tests.unit.world import join, line, world
+from tests.unit.world import IDS, join, line, world
 
 AT = "2026-01-12T09:00:00+08:00"
 TEA = [{"sku": "TEA-01", "qty": 1}]
@@ -25,6 +26,8 @@ CASES: list[tuple[str, list[str], str, dict[str, Any]]] = [
     ("unknown-tier", [], join(AT, "X1", "A1", "boss", 4),
      {"tier": "boss", "policy_version": 1}),
     ("already-joined", [], join(AT, "A2", "A1", "general", 4), {"agent": "A2"}),
+    ("duplicate-identity", [], join(AT, "X1", "A1", "vip", 2),  # A3's number
+     {"id_number": mask_id_number(IDS[2])}),
     ("duplicate-sale", [], line(AT, "sale", sale="S1", seller="A2", customer="C",
                                 lines=[{"sku": "TEA-01", "qty": 1, "unit_price": "99.00"}]),
      {"sale": "S1"}),

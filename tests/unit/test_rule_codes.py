@@ -22,7 +22,6 @@ DOMAIN_DIR = Path(domain.__file__).parent
 # day it gets its defining place.
 NOT_YET_ENFORCED = {
     "price-ceiling",  # issue 17: a price ceiling, a policy setting
-    "duplicate-identity",  # issue 17: one person, one agent per brand
     "payout-late",  # no issue yet: a positive statement unpaid after the 5th
 }
 
