@@ -64,3 +64,71 @@ def merkle_root(chain_hashes: Iterable[bytes]) -> bytes:
     for h in chain_hashes:
         builder.add(h)
     return builder.root()
+
+
+# Consistency between two sizes of one log (RFC 6962 section 2.1.2): the proof that the
+# tree of the first m leaves is a prefix of the tree of n. The proof's nodes are the
+# roots of disjoint ranges of leaves that depend on (m, n) alone, so a reader streaming
+# the leaves once computes them all (`consistency_proof`); `verify_consistency` is the
+# verification of RFC 9162 section 2.1.4.2, which needs only the two roots and the proof.
+
+def consistency_ranges(m: int, n: int) -> list[tuple[int, int]]:
+    """PROOF(m, D[n]) as [start, end) ranges of leaves, in the proof's order."""
+    if not 0 < m <= n:
+        raise ValueError(f"no consistency proof from size {m} to {n}")
+
+    def sub(m: int, start: int, end: int, whole: bool) -> list[tuple[int, int]]:
+        size = end - start
+        if m == size:
+            return [] if whole else [(start, end)]
+        k = 1 << ((size - 1).bit_length() - 1)  # largest power of two < size
+        if m <= k:
+            return [*sub(m, start, start + k, whole), (start + k, end)]
+        return [*sub(m - k, start + k, end, False), (start, start + k)]
+
+    return sub(m, 0, n, True)
+
+
+def consistency_proof(m: int, n: int, chain_hashes: Iterable[bytes]) -> list[bytes]:
+    """The proof's nodes from one pass over the first n leaves."""
+    ranges = consistency_ranges(m, n)
+    builders = {r: MerkleBuilder() for r in ranges}
+    ordered = sorted(ranges)
+    at = 0
+    for index, h in enumerate(chain_hashes):
+        if index >= n:
+            break
+        while at < len(ordered) and ordered[at][1] <= index:
+            at += 1
+        if at < len(ordered) and ordered[at][0] <= index:
+            builders[ordered[at]].add(h)
+    return [builders[r].root() for r in ranges]
+
+
+def verify_consistency(m: int, n: int, old_root: bytes, new_root: bytes,
+                       proof: list[bytes]) -> bool:
+    """RFC 9162 2.1.4.2: does `proof` show the tree of size m inside the tree of size n?"""
+    if not 0 < m <= n:
+        return False
+    if m == n:
+        return not proof and old_root == new_root
+    path = list(proof)
+    if m & (m - 1) == 0:  # a power of two: the old root is itself a node of the new tree
+        path.insert(0, old_root)
+    if not path:
+        return False
+    fn, sn = m - 1, n - 1
+    while fn & 1:
+        fn, sn = fn >> 1, sn >> 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr, sr = node_hash(c, fr), node_hash(c, sr)
+            while fn and not fn & 1:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            sr = node_hash(sr, c)
+        fn, sn = fn >> 1, sn >> 1
+    return sn == 0 and fr == old_root and sr == new_root
