@@ -132,7 +132,7 @@ def export_command(
                     await _checkpoint(store, name, key, settings.checkpoint_every)
                 runner = ProjectionRunner(pool, store, all_projections())
                 await runner.ensure()
-                for model in ("tree", "alerts"):  # agents.csv and alerts.csv read them
+                for model in ("tree", "alerts", "disputes"):  # the CSVs that read them
                     await runner.catch_up(runner.projection(model))
                 async with pool.acquire() as conn:
                     with part.open("wb") as sink:
@@ -161,11 +161,15 @@ def verify_export_command(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="the export zip")],
     expect_key: Annotated[str | None, typer.Option(help="the brand's published key "
                                                    "fingerprint (sha256, hex)")] = None,
+    after: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, help="an earlier export: prove this one's log holds "
+        "its log unchanged, or name the first position where they diverge")] = None,
 ) -> None:
-    """Verify an export offline: signature, files, chain, checkpoints, statements."""
+    """Verify an export offline: signature, files, chain, log, checkpoints, arithmetic,
+    statements; with --after, that it extends an earlier export."""
     from export.verify.archive import verify_export
 
-    report = verify_export(file, expect_key=expect_key)
+    report = verify_export(file, expect_key=expect_key, after=after)
     typer.echo(report.text())
     if not report.ok:
         raise typer.Exit(1)

@@ -62,6 +62,17 @@ async def scan(conn: Conn, tenant: str, first: int, last: int, names: Collection
         yield row_to_event(row)
 
 
+async def chain_hashes(conn: Conn, tenant: str, before: int, *,
+                       prefetch: int) -> AsyncIterator[bytes]:
+    """The chain hash of every event before position `before`, in log order, from a
+    server-side cursor (`conn` inside a transaction): the leaves an export carries for
+    the log before its range."""
+    cursor = conn.cursor("SELECT hash FROM events WHERE tenant = $1 AND position < $2"
+                         " ORDER BY position", tenant, before, prefetch=prefetch)
+    async for row in cursor:
+        yield bytes(row["hash"])
+
+
 async def last_position(db: Reader, tenant: str) -> int | None:
     """The newest event's position as this snapshot sees it (None: no events)."""
     value: int | None = await db.fetchval(

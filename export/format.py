@@ -16,22 +16,34 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from domain.periods import CST
 from domain.ports import RecordedEvent
+from domain.settlement.history import READS
 
-FORMAT = "weiledger-export/1"
+FORMAT = "weiledger-export/2"  # 2: the log root, the prefix, the opening events
 EVENTS = "events.jsonl"
 AGENTS = "agents.csv"
 ORDERS = "orders.csv"
 STATEMENTS = "statements.csv"
 LINES = "statement_lines.csv"
 ALERTS = "alerts.csv"
+DISPUTES = "disputes.csv"
+# What a range that starts after position 1 needs to stand on its own: the chain hash of
+# every event before it (32 raw bytes each, in position order: the leaves of the log's
+# Merkle tree, which the manifest signs), and, in full, the events before it that
+# settlement reads (OPENING_NAMES), each proven by its leaf.
+PREFIX = "prefix_hashes.bin"
+OPENING = "opening.jsonl"
+HASH_BYTES = 32
 POLICIES = "policies.json"
 CHECKPOINTS = "checkpoints.json"
 PUBLIC_KEY = "public_key.pem"
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"  # base64 of the Ed25519 signature over manifest.json's bytes
 # Every file the manifest lists (all but the manifest and its signature).
-LISTED = (EVENTS, AGENTS, ORDERS, STATEMENTS, LINES, ALERTS, POLICIES, CHECKPOINTS, PUBLIC_KEY)
+LISTED = (EVENTS, PREFIX, OPENING, AGENTS, ORDERS, STATEMENTS, LINES, ALERTS, DISPUTES,
+          POLICIES, CHECKPOINTS, PUBLIC_KEY)
+OPENING_NAMES = READS  # what domain/settlement/history.py's replay reads
 
 CHECKPOINT_STREAM = "checkpoints"
 CHECKPOINT_EVENT = "CheckpointSigned"
@@ -52,6 +64,15 @@ LINE_HEADER = (
     "金额(元) amount_cny", "档位 bracket", "退货事件 return_event",
     "封顶扣减(元) capped_cny", "政策版本 policy_version",
 )
+
+
+# Times in the CSVs are China time as a spreadsheet reads a date and time
+# ("2026-05-03 14:05:00"), the offset in the column's name, never in the cell.
+CST_COLUMN = "(+08:00)"
+
+
+def cst_cell(moment: datetime | None) -> str:
+    return "" if moment is None else moment.astimezone(CST).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def iso(moment: datetime) -> str:

@@ -17,14 +17,13 @@ from typing import Any
 
 from domain.agents.personal import ERASED_DATA, Unreadable, subject, unseal
 from domain.events import Codec, streams
-from domain.periods import CST
 from domain.ports import RecordedEvent
 from eventstore import reads
 from eventstore.database import Conn
 from eventstore.vault import keys_of
-from export.format import CHECKPOINT_EVENT, cny, read_checkpoint
+from export.format import CHECKPOINT_EVENT, CST_COLUMN, cny, cst_cell, read_checkpoint
 from projections import progress
-from projections.alerts.queries import alerts_between
+from projections.alerts.queries import About, alerts_about, disputes_about, number_names
 from projections.tree.queries import nodes_at
 
 PREFETCH = 2_000  # rows a cursor fetches at a time, and agents masked per page
@@ -33,21 +32,33 @@ Row = tuple[Any, ...]
 
 AGENT_HEADER = (
     "代理 agent", "推荐人 sponsor", "层级 depth", "级别 tier", "状态 status", "路径 path",
-    "加入时间 joined", "姓名(脱敏) name_masked", "身份证(脱敏) id_number_masked",
+    f"加入时间 joined {CST_COLUMN}", "姓名(脱敏) name_masked", "身份证(脱敏) id_number_masked",
     "手机(脱敏) phone_masked", "个人信息 personal_data",
 )
 ORDER_HEADER = (
-    "位置 position", "时间 time", "类型 kind", "单号 order", "买方 buyer", "卖方 seller",
-    "顾客 customer", "商品 sku", "数量 qty", "单价(元) unit_price_cny", "金额(元) amount_cny",
-    "事件 event",
+    "位置 position", f"时间 time {CST_COLUMN}", "类型 kind", "单号 order", "买方 buyer",
+    "卖方 seller", "顾客 customer", "商品 sku", "数量 qty", "单价(元) unit_price_cny",
+    "金额(元) amount_cny", "事件 event",
 )
+# alerts.csv: these, then one column per number any listed alert carries
+# ("数字 numbers: <name>"), so a spreadsheet sums and filters them.
 ALERT_HEADER = (
     "预警 alert", "规则 rule", "代理 agent", "严重程度 severity", "状态 status",
-    "政策版本 policy_version", "发生时间 raised_at", "位置 position", "数字 numbers",
-    "依据 cites", "确认时间 acknowledged_at", "确认人 acknowledged_by",
-    "解决时间 resolved_at", "解决人 resolved_by", "解决原因 resolved_reason",
+    "政策版本 policy_version", f"发生时间 raised_at {CST_COLUMN}", "位置 position",
+    "依据 cites", f"确认时间 acknowledged_at {CST_COLUMN}", "确认人 acknowledged_by",
+    f"解决时间 resolved_at {CST_COLUMN}", "解决人 resolved_by", "解决原因 resolved_reason",
 )
-# Event name -> the kind of order it records, as orders.csv names it. A purchase from an
+NUMBER_COLUMN = "数字 numbers: "
+DISPUTE_HEADER = (
+    "申诉 dispute", "代理 agent", "对象 subject", "状态 status", "内容 text",
+    f"提出时间 opened_at {CST_COLUMN}", "提出人 opened_by", f"答复期限 answer_due {CST_COLUMN}",
+    f"答复时间 answered_at {CST_COLUMN}", "答复人 answered_by", "答复 answer",
+    f"解决时间 resolved_at {CST_COLUMN}", "解决人 resolved_by", "结果 outcome",
+    "调整(元) adjustment_cny", "决定 resolution", "位置 position",
+)
+# Event name -> the kind of order it records, as orders.csv names it (with the sign of its
+# quantities and amounts: what goes back, a return or a buy-back, is negative, so a
+# column sums to what was kept). A purchase from an
 # upline is also a StockShipped in the seller's stream: the buyer's side is listed once.
 ORDER_KINDS = {
     "StockPurchased": "进货 purchase",
@@ -55,10 +66,7 @@ ORDER_KINDS = {
     "SaleReturned": "退货 return",
     "BuybackCompleted": "回购 buyback",
 }
-
-
-def local(moment: Any) -> str:
-    return "" if moment is None else moment.astimezone(CST).isoformat(sep=" ")
+NEGATIVE_KINDS = ("SaleReturned", "BuybackCompleted")
 
 
 def events(conn: Conn, tenant: str, first: int, last: int,
@@ -100,7 +108,7 @@ async def _masked(conn: Conn, tenant: str, nodes: list[Any]) -> list[Row]:
             except (Unreadable, KeyError):
                 pass
         found.append((r["agent"], r["sponsor"] or "", r["depth"], r["tier"], r["status"],
-                      r["path"], local(r["joined_at"]), data.name, data.id_number, data.phone,
+                      r["path"], cst_cell(r["joined_at"]), data.name, data.id_number, data.phone,
                       state))
     return found
 
@@ -118,11 +126,12 @@ async def orders(conn: Conn, tenant: str, first: int,
             number, buyer, seller, customer = d["buyback"], "HQ", owner, ""
         else:  # a sale and its returns live in stream sale-<id>
             number, buyer, seller, customer = owner, "", d.get("seller", ""), d.get("customer")
+        sign = -1 if e.name in NEGATIVE_KINDS else 1
         for line in d["lines"]:
-            price = line.get("unit_price")
-            amount = "" if price is None else cny(price * line["qty"])
-            yield (e.position, local(e.business_time), kind, number, buyer, seller or "",
-                   customer or "", line["sku"], line["qty"],
+            price, qty = line.get("unit_price"), sign * line["qty"]
+            amount = "" if price is None else cny(price * qty)
+            yield (e.position, cst_cell(e.business_time), kind, number, buyer, seller or "",
+                   customer or "", line["sku"], qty,
                    "" if price is None else cny(price), amount, f"{e.stream}@{e.version}")
 
 
@@ -150,21 +159,54 @@ async def line_rows(conn: Conn, tenant: str, first: int,
                    cny(x["capped_fen"]), x["policy_version"])
 
 
-async def alerts(conn: Conn, tenant: str, first: int,
-                 last: int) -> AsyncIterator[Row]:
+async def alert_numbers(conn: Conn, tenant: str, about: About) -> list[str]:
+    """The names of the numbers the listed alerts carry: one column each."""
+    if not await progress.exists(conn, "rm_alerts.alerts"):
+        return []
+    return await number_names(conn, tenant, about)
+
+
+async def alerts(conn: Conn, tenant: str, about: About,
+                 numbers: list[str]) -> AsyncIterator[Row]:
     if not await progress.exists(conn, "rm_alerts.alerts"):
         return
-    async for r in alerts_between(conn, tenant, first, last, prefetch=PREFETCH):
+    async for r in alerts_about(conn, tenant, about, prefetch=PREFETCH):
+        found = _json(r["numbers"])
         yield (r["alert"], r["rule"], r["agent"], r["severity"], r["status"],
-               r["policy_version"], local(r["raised_at"]), r["position"],
-               _json(r["numbers"]), _json(r["cites"]), local(r["acknowledged_at"]),
-               r["acknowledged_by"] or "", local(r["resolved_at"]), r["resolved_by"] or "",
-               r["resolved_reason"] or "")
+               r["policy_version"], cst_cell(r["raised_at"]), r["position"],
+               json.dumps(_json(r["cites"]), ensure_ascii=False, sort_keys=True),
+               cst_cell(r["acknowledged_at"]), r["acknowledged_by"] or "",
+               cst_cell(r["resolved_at"]), r["resolved_by"] or "", r["resolved_reason"] or "",
+               *(_cell(found.get(k)) for k in numbers))
 
 
-def _json(value: Any) -> str:
-    parsed = json.loads(value) if isinstance(value, str) else value
-    return json.dumps(parsed, ensure_ascii=False, sort_keys=True)
+async def disputes(conn: Conn, tenant: str, about: About) -> AsyncIterator[Row]:
+    if not await progress.exists(conn, "rm_disputes.disputes"):
+        return
+    async for r in disputes_about(conn, tenant, about, prefetch=PREFETCH):
+        adjustment = r["adjustment_fen"]
+        yield (r["dispute"], r["agent"], r["subject"], r["status"], r["text"],
+               cst_cell(r["opened_at"]), r["opened_by"] or "", cst_cell(r["answer_due"]),
+               cst_cell(r["answered_at"]), r["answered_by"] or "", r["answer"] or "",
+               cst_cell(r["resolved_at"]), r["resolved_by"] or "", r["outcome"] or "",
+               "" if adjustment is None else cny(adjustment), r["resolution"] or "",
+               r["position"])
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _cell(value: Any) -> Any:
+    """A number as itself; anything else (a list of codes) as compact JSON."""
+    if value is None or isinstance(value, str | int):
+        return "" if value is None else value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def prefix_hashes(conn: Conn, tenant: str, first: int) -> AsyncIterator[bytes]:
+    """The chain hash of every event before `first`, in position order."""
+    return reads.chain_hashes(conn, tenant, first, prefetch=PREFETCH * 5)
 
 
 async def policies(conn: Conn, tenant: str,

@@ -1,9 +1,10 @@
 """`weiledger export`: the audit zip, streamed from cursors into any binary file object.
 
-    events.jsonl  agents.csv  orders.csv  statements.csv  statement_lines.csv
-    alerts.csv  policies.json  checkpoints.json  public_key.pem
-    manifest.json (each file's sha256, bytes and rows; range; head hash; policy versions;
-                   the overrides-on compliance warning)
+    events.jsonl  prefix_hashes.bin  opening.jsonl  agents.csv  orders.csv
+    statements.csv  statement_lines.csv  alerts.csv  disputes.csv  policies.json
+    checkpoints.json  public_key.pem
+    manifest.json (each file's sha256, bytes and rows; range; head hash; the log's
+                   Merkle root; policy versions; the overrides-on compliance warning)
     manifest.sig  (Ed25519 over manifest.json's bytes, base64)
 
 Each entry is written through ZipFile.open(name, "w") while its rows come off a
@@ -16,9 +17,19 @@ run of positions, so the chain holds together: from the first event whose busine
 is on or after `since`, up to (not including) the first event after it whose business
 time is past `until` (checkpoint events, which carry the business time of the range they
 sign, do not end a range). For a ledger recorded in business-time order that is exactly
-the dated events. Default: from position 1 to the head, which is what lets the verifier
-re-derive every statement; a later start is verified from the first event's prev_hash,
-which the manifest states, and statements are then not re-derived.
+the dated events. Default: from position 1 to the head.
+
+A range that starts later stands on its own all the same. It carries the chain hash of
+every event before it (prefix_hashes.bin) and, whole, the events before it that
+settlement reads (opening.jsonl: joins, sales, returns, closes, statements, policies,
+resolutions). The manifest signs the RFC 6962 root over all those hashes and the
+range's, so the verifier proves each opening event by its leaf and the prefix by the
+first event's prev_hash, then re-derives every statement the range issues from the same
+events as the ledger did. We chose the events over a signed snapshot of settlement's
+state at the range's start: a snapshot would be one more thing to take on the brand's
+word, while an event is checked against the chain, by the same code that settled it.
+Alerts and disputes are listed when they are about the range: raised by one of its
+events, or dated in it (an alert about May raised in June is in May's export).
 """
 
 from __future__ import annotations
@@ -42,6 +53,7 @@ from eventstore import reads
 from eventstore.database import Conn
 from export import format as f
 from export import sources
+from export.merkle import MerkleBuilder
 from export.signing import fingerprint, public_pem
 
 
@@ -145,6 +157,20 @@ class _Zip:
             text.detach().flush()
         self._done(name, sink, rows)
 
+    async def hashes(self, name: str, source: AsyncIterator[bytes]) -> None:
+        """Raw chain hashes, HASH_BYTES each: a row is a hash."""
+        with self.zip.open(self._info(name), "w", force_zip64=True) as entry:
+            sink, rows, chunk = _Hashed(entry), 0, bytearray()
+            async for h in source:
+                chunk += h
+                rows += 1
+                if rows % DRAIN_EVERY == 0:
+                    sink.write(chunk)
+                    chunk.clear()
+                    await self._row(rows)
+            sink.write(chunk)
+        self._done(name, sink, rows)
+
     def blob(self, name: str, data: bytes, rows: int | None = None) -> None:
         with self.zip.open(self._info(name), "w") as entry:
             sink = _Hashed(entry)
@@ -177,6 +203,12 @@ def _warning(policies: list[dict[str, Any]]) -> str | None:
             "downline's sales (团队计酬), a mark of pyramid selling under 禁止传销条例 Art. 7")
 
 
+async def _logged(source: AsyncIterator[bytes], log: MerkleBuilder) -> AsyncIterator[bytes]:
+    async for h in source:
+        log.add(h)
+        yield h
+
+
 async def write_export(conn: Conn, tenant: str, out: Out,
                        key: Ed25519PrivateKey, *, since: date | None = None,
                        until: date | None = None, drain: Drain | None = None) -> dict[str, Any]:
@@ -187,21 +219,34 @@ async def write_export(conn: Conn, tenant: str, out: Out,
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         r = await resolve_range(conn, tenant, since, until)
         z = _Zip(out, drain)
-        await z.lines(f.EVENTS, (f.event_line(e) async for e in
-                                 sources.events(conn, tenant, r.first, r.last)))
+        log = MerkleBuilder()  # over every chain hash from position 1 to the range's end
+        await z.hashes(f.PREFIX, _logged(sources.prefix_hashes(conn, tenant, r.first), log))
+        await z.lines(f.OPENING, (f.event_line(e) async for e in
+                                  sources.events(conn, tenant, 1, r.first - 1, f.OPENING_NAMES)))
+
+        async def in_range() -> AsyncIterator[bytes]:
+            async for e in sources.events(conn, tenant, r.first, r.last):
+                log.add(e.hash)
+                yield f.event_line(e)
+        await z.lines(f.EVENTS, in_range())
+        about = sources.About(r.first, r.last, None if since is None else _start_of(since),
+                              None if until is None else _start_of(until + timedelta(days=1)))
         await z.csv(f.AGENTS, sources.AGENT_HEADER, sources.agents(conn, tenant, r.last))
         await z.csv(f.ORDERS, sources.ORDER_HEADER, sources.orders(conn, tenant, r.first, r.last))
         await z.csv(f.STATEMENTS, f.STATEMENT_HEADER,
                     sources.statement_rows(conn, tenant, r.first, r.last))
         await z.csv(f.LINES, f.LINE_HEADER, sources.line_rows(conn, tenant, r.first, r.last))
-        await z.csv(f.ALERTS, sources.ALERT_HEADER, sources.alerts(conn, tenant, r.first, r.last))
+        numbers = await sources.alert_numbers(conn, tenant, about)
+        header = (*sources.ALERT_HEADER, *(sources.NUMBER_COLUMN + n for n in numbers))
+        await z.csv(f.ALERTS, header, sources.alerts(conn, tenant, about, numbers))
+        await z.csv(f.DISPUTES, sources.DISPUTE_HEADER, sources.disputes(conn, tenant, about))
         policies = await _policies(conn, tenant, r.last)
         z.blob(f.POLICIES, _dump(policies), len(policies))
         marks = [c async for c in sources.checkpoints(conn, tenant, r.first, r.last)]
         z.blob(f.CHECKPOINTS, _dump(marks), len(marks))
         z.blob(f.PUBLIC_KEY, public_pem(key.public_key()), 1)
         lag = {name: await sources.read_model_position(conn, name, tenant)
-               for name in ("tree", "alerts")}
+               for name in ("tree", "alerts", "disputes")}
     manifest = {
         "format": f.FORMAT,
         "tenant": tenant,
@@ -218,10 +263,14 @@ async def write_export(conn: Conn, tenant: str, out: Out,
         "files": z.files,
         "policy_versions": [p["version"] for p in policies],
         "compliance_warning": _warning(policies),
+        # The RFC 6962 root over the chain hashes of positions 1..last_position (the
+        # prefix's and the events'), signed with the manifest: a later export's log
+        # root proves it extends this one (verify-export --after).
+        "log": {"size": r.last, "root": log.root().hex(), "tree": f.MERKLE_TREE},
         "checkpoints": len(marks),
         "merkle_tree": f.MERKLE_TREE,
         "key_fingerprint": fingerprint(key.public_key()),
-        "read_models_at": lag,  # agents.csv and alerts.csv are as of these positions
+        "read_models_at": lag,  # agents.csv, alerts.csv, disputes.csv: as of these positions
     }
     body = json.dumps(manifest, ensure_ascii=False, indent=1).encode()
     z.blob(f.MANIFEST, body)

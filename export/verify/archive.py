@@ -9,10 +9,14 @@ Imports only pure code (eventstore/chain.py, domain/, cryptography): an auditor 
     files       every file's sha256, size and row count equal the manifest's
     chain       every event's hash recomputed, linked from the manifest's first prev_hash
                 to its head hash, positions gapless
+    log         the hashes before the range end in its first prev_hash, and with the
+                range's make the Merkle root the manifest signs over positions 1..last
+    opening     each event before the range (opening.jsonl) proven by its leaf
     checkpoints each checkpoint's RFC 6962 root recomputed and its signature verified
-    statements  every statement re-derived from the events by domain/settlement and
-                compared to the fen with statements.csv, statement_lines.csv and the
-                StatementIssued events (only for an export from position 1)
+    statements  every statement the range issues re-derived from the opening and the
+                range's events by domain/settlement and compared to the fen with
+                statements.csv, statement_lines.csv and the StatementIssued events
+    after       (--after OLD.zip) the log holds OLD's log unchanged (verify/log.py)
 
 Every check runs even when one before failed, so the report names every place touched.
 """
@@ -38,8 +42,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from export import format as f
 from export.signing import SigningKeyError, fingerprint, load_public_pem, valid
+from export.verify import log
 from export.verify.chain import check_chain
-from export.verify.restatements import read_listed, restate
+from export.verify.restatements import ExportLog, read_listed, restate
 
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
 READ_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, EOFError, KeyError)
@@ -90,6 +95,8 @@ def _count_rows(name: str, data: Iterator[bytes]) -> int:
         return len(json.loads(b"".join(data)))
     if name.endswith(".jsonl"):
         return sum(chunk.count(b"\n") for chunk in data)
+    if name.endswith(".bin"):  # raw hashes
+        return sum(len(chunk) for chunk in data) // f.HASH_BYTES
     for _chunk in data:  # one key: read it through for its hash
         pass
     return 1
@@ -161,7 +168,8 @@ def check_signature(archive: zipfile.ZipFile, body: bytes, manifest: dict[str, A
     return key, faults
 
 
-def verify_export(path: Path, *, expect_key: str | None = None) -> Report:
+def verify_export(path: Path, *, expect_key: str | None = None,
+                  after: Path | None = None) -> Report:
     report = Report()
     try:
         archive = zipfile.ZipFile(path)
@@ -183,31 +191,62 @@ def verify_export(path: Path, *, expect_key: str | None = None) -> Report:
         report.add("files", check_files(archive, manifest),
                    f"{len(manifest.get('files', {}))} files match their sha256 and rows")
         _chain_and_statements(report, archive, manifest, key)
+        if after is not None:
+            _after(report, archive, manifest, key, after)
     return report
+
+
+def _after(report: Report, archive: zipfile.ZipFile, manifest: dict[str, Any],
+           key: Ed25519PublicKey | None, path: Path) -> None:
+    try:
+        old = zipfile.ZipFile(path)
+        body = old.read(f.MANIFEST)
+        old_manifest = json.loads(body)
+        bytes.fromhex(old_manifest["log"]["root"])  # an export of weiledger-export/2 on
+    except (*READ_ERRORS, ValueError, TypeError) as error:
+        report.add("after", [f"{path.name}: not a readable export with a log root ({error})"],
+                   "")
+        return
+    with old:
+        _, faults = check_signature(old, body, old_manifest,
+                                    fingerprint(key) if key else None)
+        if faults:
+            report.add("after", [f"{path.name}: {x}" for x in faults], "")
+            return
+        summary, faults = log.check_after(archive, manifest, old, old_manifest)
+        report.add("after", faults, f"{path.name}: {summary}")
 
 
 def _chain_and_statements(report: Report, archive: zipfile.ZipFile, manifest: dict[str, Any],
                           key: Ed25519PublicKey | None) -> None:
     span = manifest["range"]
+    first = int(span["first_position"])
     try:
         marks = json.loads(archive.read(f.CHECKPOINTS))
+        prefix = log.check_prefix(archive, manifest)
         with archive.open(f.EVENTS) as lines:
-            out = check_chain(lines, manifest, marks, key)
+            out = check_chain(lines, manifest, marks, key, prefix.tree)
     except (*READ_ERRORS, ValueError) as error:
-        report.add("chain", [f"{f.EVENTS}: cannot be read to its end ({error})"], "")
+        report.add("chain", [f"{f.EVENTS} / {f.PREFIX}: cannot be read to its end ({error})"],
+                   "")
         return
-    report.add("chain", out.chain, f"{out.events} events, positions {span['first_position']}"
+    report.add("chain", out.chain, f"{out.events} events, positions {first}"
                f"..{span['last_position']}, head {span['head_hash'][:16]}…")
+    report.add("log", prefix.faults + log.check_log(prefix.tree, manifest),
+               f"Merkle root of positions 1..{prefix.tree.count} is the signed one "
+               f"({first - 1} before the range)")
+    try:
+        proven, faults = log.check_opening(archive)
+    except (*READ_ERRORS, ValueError) as error:
+        proven, faults = 0, [f"{f.OPENING}: cannot be read ({error})"]
+    report.add("opening", faults, f"{proven} events before the range proven by their leaves")
     report.add("checkpoints", out.checkpoints, f"{out.checked} Merkle roots and signatures "
                f"recomputed, {out.skipped} starting before the export skipped")
-    if not span.get("from_beginning"):
-        report.verdicts.append(Verdict("statements", SKIP, "the export starts at position "
-                                       f"{span['first_position']}; re-deriving needs position 1"))
-        return
+    opening, events = (lambda: archive.open(f.OPENING)), (lambda: archive.open(f.EVENTS))
     try:
         with archive.open(f.STATEMENTS) as s, archive.open(f.LINES) as ls:
             listed = read_listed(s, ls)
-        count, faults = asyncio.run(restate(lambda: archive.open(f.EVENTS),
+        count, faults = asyncio.run(restate(ExportLog(opening, events, first=first),
                                             manifest["tenant"], listed))
     except (*READ_ERRORS, ValueError, IndexError) as error:
         report.add("statements", [f"cannot re-derive: {error}"], "")
@@ -218,10 +257,16 @@ def _chain_and_statements(report: Report, archive: zipfile.ZipFile, manifest: di
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    after = None
+    if "--after" in args[:-1]:
+        at = args.index("--after")
+        after, args = Path(args[at + 1]), args[:at] + args[at + 2:]
     if not args or args[0].startswith("-"):
-        print("usage: python -m export.verify.archive FILE.zip [EXPECTED_KEY_FINGERPRINT]")
+        print("usage: python -m export.verify.archive FILE.zip [EXPECTED_KEY_FINGERPRINT]"
+              " [--after OLD.zip]")
         return 2
-    report = verify_export(Path(args[0]), expect_key=args[1] if len(args) > 1 else None)
+    report = verify_export(Path(args[0]), expect_key=args[1] if len(args) > 1 else None,
+                           after=after)
     print(report.text())
     return 0 if report.ok else 1
 

@@ -42,7 +42,8 @@ def _place(line: int, position: int | None = None) -> str:
 
 
 def check_chain(lines: Iterable[bytes], manifest: dict[str, Any], marks: list[dict[str, Any]],
-                key: Ed25519PublicKey | None) -> ChainOutcome:
+                key: Ed25519PublicKey | None, log: MerkleBuilder | None = None) -> ChainOutcome:
+    """`log`, when given, is the log's tree so far (the prefix): each event's hash is added."""
     out = ChainOutcome()
     span = manifest["range"]
     tenant, first = manifest["tenant"], int(span["first_position"])
@@ -75,6 +76,8 @@ def check_chain(lines: Iterable[bytes], manifest: dict[str, Any], marks: list[di
         except ChainBreak as brk:
             fault(out.chain, f"{_place(n, event.position)}: {brk.reason}")
         verifier.position, verifier.hash, synced = event.position, event.hash, True
+        if log is not None:
+            log.add(event.hash)
         # Merkle roots over the ranges checkpoints.json announces.
         while pending and int(pending[0]["to_position"]) < event.position:
             mark = pending.pop(0)

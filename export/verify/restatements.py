@@ -17,6 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import IO, NoReturn
 
+from domain.events import Codec
 from domain.ports import (
     Appended,
     LoggedEvent,
@@ -30,21 +31,30 @@ from domain.settlement.history import replay
 from export import format as f
 
 Opener = Callable[[], IO[bytes]]
+_decode = Codec().mapper.transcoder.decode
 
 
 class ExportLog:
-    def __init__(self, open_events: Opener) -> None:
-        self.open_events = open_events
+    """opening.jsonl then events.jsonl, as one log; notes the periods closed in the range."""
+
+    def __init__(self, *openers: Opener, first: int = 1) -> None:
+        self.openers = openers
+        self.first = first
+        self.closed_in_range: set[str] = set()
         self._rest: Iterator[RecordedEvent] | None = None
         self._at = -1  # position the last page ended at
 
     def _scan(self) -> Iterator[RecordedEvent]:
-        with self.open_events() as raw:
-            for line in raw:
-                try:
-                    yield f.event_from_line(line)
-                except (ValueError, KeyError, TypeError):
-                    continue  # the chain check names the line
+        for opener in self.openers:
+            with opener() as raw:
+                for line in raw:
+                    try:
+                        event = f.event_from_line(line)
+                    except (ValueError, KeyError, TypeError):
+                        continue  # the chain check names the line
+                    if event.name == "PeriodClosed" and event.position >= self.first:
+                        self.closed_in_range.add(_decode(event.payload)["period"])
+                    yield event
 
     async def read_all(self, tenant: str, *, after: int = 0, upto_position: int | None = None,
                        upto_business_time: datetime | None = None, names: Sequence[str] = (),
@@ -176,13 +186,16 @@ def compare(want: Statement, got: Statement, where: str,
     return found
 
 
-async def restate(open_events: Opener, tenant: str,
+async def restate(log: ExportLog, tenant: str,
                   listed: dict[tuple[str, str], Listed]) -> tuple[int, list[str]]:
-    """(statements re-derived, differences) against the CSVs and the issued events."""
-    history = await replay(ExportLog(open_events), tenant)
+    """(statements re-derived, differences) against the CSVs and the issued events, for
+    every period the range closes (the opening events close earlier ones)."""
+    history = await replay(log, tenant)
     found: list[str] = []
     count = 0
     for period in history.closed:
+        if period not in log.closed_in_range:
+            continue
         issued = {st.agent: st for st in history.issued.get(period, [])}
         for st in history.derived[period]:
             count += 1

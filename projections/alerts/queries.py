@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from eventstore.database import Conn, Reader, Row
@@ -26,14 +28,49 @@ async def alert(db: Reader, tenant: str, alert_id: str) -> Row | None:
     )
 
 
-async def alerts_between(conn: Conn, tenant: str, first: int, last: int, *,
+@dataclass(frozen=True, slots=True)
+class About:
+    """What an alert or a dispute must be about to be listed with a range of the log:
+    raised (opened) by one of its events, or dated in it (an alert about May may be
+    raised in June)."""
+
+    first: int
+    last: int
+    start: datetime | None  # None: from the beginning
+    end: datetime | None  # exclusive; None: to the end
+
+    def where(self, moment: str) -> tuple[str, tuple[Any, ...]]:
+        return ("tenant = $1 AND (position BETWEEN $2 AND $3 OR"
+                f" ({moment} >= coalesce($4::timestamptz, '-infinity')"
+                f" AND {moment} < coalesce($5::timestamptz, 'infinity')))",
+                (self.first, self.last, self.start, self.end))
+
+
+async def alerts_about(conn: Conn, tenant: str, about: About, *,
+                       prefetch: int) -> AsyncIterator[Row]:
+    """Alerts about `about`, from a server-side cursor (`conn` inside a transaction):
+    the export streams them."""
+    where, args = about.where("raised_at")
+    cursor = conn.cursor(f"SELECT * FROM rm_alerts.alerts WHERE {where} ORDER BY position, alert",
+                         tenant, *args, prefetch=prefetch)
+    async for row in cursor:
+        yield row
+
+
+async def number_names(db: Reader, tenant: str, about: About) -> list[str]:
+    """The names of the numbers the alerts about `about` carry, bytewise."""
+    where, args = about.where("raised_at")
+    rows = await db.fetch(
+        "SELECT k FROM (SELECT DISTINCT jsonb_object_keys(numbers) AS k FROM rm_alerts.alerts"
+        f' WHERE {where}) keys ORDER BY k COLLATE "C"', tenant, *args)
+    return [r["k"] for r in rows]
+
+
+async def disputes_about(conn: Conn, tenant: str, about: About, *,
                          prefetch: int) -> AsyncIterator[Row]:
-    """Alerts raised at positions first..last, from a server-side cursor (`conn` inside a
-    transaction): the export streams them."""
-    cursor = conn.cursor(
-        "SELECT * FROM rm_alerts.alerts WHERE tenant = $1 AND position BETWEEN $2 AND $3"
-        " ORDER BY position, alert", tenant, first, last, prefetch=prefetch,
-    )
+    where, args = about.where("opened_at")
+    cursor = conn.cursor(f"SELECT * FROM rm_disputes.disputes WHERE {where}"
+                         " ORDER BY position, dispute", tenant, *args, prefetch=prefetch)
     async for row in cursor:
         yield row
 
