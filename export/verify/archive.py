@@ -13,6 +13,7 @@ Imports only pure code (eventstore/chain.py, domain/, cryptography): an auditor 
                 range's make the Merkle root the manifest signs over positions 1..last
     opening     each event before the range (opening.jsonl) proven by its leaf
     checkpoints each checkpoint's RFC 6962 root recomputed and its signature verified
+    arithmetic  the sums inside the events and orders.csv (verify/arithmetic.py)
     statements  every statement the range issues re-derived from the opening and the
                 range's events by domain/settlement and compared to the fen with
                 statements.csv, statement_lines.csv and the StatementIssued events
@@ -42,7 +43,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from export import format as f
 from export.signing import SigningKeyError, fingerprint, load_public_pem, valid
-from export.verify import log
+from export.verify import arithmetic, log
 from export.verify.chain import check_chain
 from export.verify.restatements import ExportLog, read_listed, restate
 
@@ -242,11 +243,20 @@ def _chain_and_statements(report: Report, archive: zipfile.ZipFile, manifest: di
     report.add("opening", faults, f"{proven} events before the range proven by their leaves")
     report.add("checkpoints", out.checkpoints, f"{out.checked} Merkle roots and signatures "
                f"recomputed, {out.skipped} starting before the export skipped")
-    opening, events = (lambda: archive.open(f.OPENING)), (lambda: archive.open(f.EVENTS))
+    opening, events = (f.OPENING, lambda: archive.open(f.OPENING)), (
+        f.EVENTS, lambda: archive.open(f.EVENTS))
+    try:
+        summed, faults = arithmetic.check_events(opening, events)
+        with archive.open(f.ORDERS) as orders:
+            rows, more = arithmetic.check_orders(orders)
+    except (*READ_ERRORS, ValueError, IndexError) as error:
+        summed, rows, faults, more = 0, 0, [f"cannot be summed: {error}"], []
+    report.add("arithmetic", faults + more, f"{summed} sales, returns, purchases and "
+               f"statements and {rows} order rows add up")
     try:
         with archive.open(f.STATEMENTS) as s, archive.open(f.LINES) as ls:
             listed = read_listed(s, ls)
-        count, faults = asyncio.run(restate(ExportLog(opening, events, first=first),
+        count, faults = asyncio.run(restate(ExportLog(opening[1], events[1], first=first),
                                             manifest["tenant"], listed))
     except (*READ_ERRORS, ValueError, IndexError) as error:
         report.add("statements", [f"cannot re-derive: {error}"], "")
