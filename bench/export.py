@@ -13,6 +13,9 @@
 4. The export runs in a process of its own (so its peak memory is its own): the time
    and the peak resident memory (ru_maxrss) of that process, and the zip's size.
 5. The offline verifier runs in a process of its own: time and peak memory.
+6. The same for an export of the second half (from the business date of the middle
+   position: it carries the first half as hashes and opening events), verified
+   `--after` the whole export (every leaf of the first compared, the consistency proof).
 
 Every child is bounded by the time left of --budget; figures are printed, not asserted.
 """
@@ -116,7 +119,24 @@ async def _prepare(admin: str, tenant: str, events: int, agents: int, close: str
     return figures
 
 
-async def _export(url: str, tenant: str, keys: Path, out: Path) -> None:
+async def _middle_date(url: str, tenant: str) -> str:
+    import asyncpg
+
+    from domain.periods import CST
+
+    conn = await asyncpg.connect(url)
+    try:
+        at = await conn.fetchval(
+            "SELECT business_time FROM events WHERE tenant = $1 AND position ="
+            " (SELECT position / 2 FROM chain_heads WHERE tenant = $1)", tenant)
+    finally:
+        await conn.close()
+    return str(at.astimezone(CST).date())
+
+
+async def _export(url: str, tenant: str, keys: Path, out: Path, since: str | None) -> None:
+    from datetime import date
+
     import asyncpg
 
     from export.signing import load_private_key
@@ -127,7 +147,8 @@ async def _export(url: str, tenant: str, keys: Path, out: Path) -> None:
     try:
         await conn.execute("SET ROLE weiledger_app")
         with out.open("wb") as sink:
-            await write_export(conn, tenant, sink, key)
+            await write_export(conn, tenant, sink, key,
+                               since=None if since is None else date.fromisoformat(since))
     finally:
         await conn.close()
 
@@ -137,11 +158,12 @@ def child(argv: list[str]) -> None:
     started = time.perf_counter()
     result: dict[str, Any] = {}
     if argv[0] == "export":
-        asyncio.run(_export(argv[1], argv[2], Path(argv[3]), Path(argv[4])))
+        asyncio.run(_export(argv[1], argv[2], Path(argv[3]), Path(argv[4]),
+                            argv[5] if len(argv) > 5 else None))
     else:
         from export.verify.archive import verify_export
 
-        report = verify_export(Path(argv[1]))
+        report = verify_export(Path(argv[1]), after=Path(argv[2]) if len(argv) > 2 else None)
         result["ok"] = report.ok
         result["report"] = report.text()
     result |= {"seconds": round(time.perf_counter() - started, 1), "peak_mb": round(_peak_mb())}
@@ -197,11 +219,24 @@ def main(argv: list[str] | None = None) -> None:
             verified = _run(["verify", str(out)], end)
             print(verified.pop("report", ""))
             print("verify:", json.dumps(verified))
-            peak = exported.get("peak_mb")
-            if peak is not None:
-                print(f"export of {figures['events']} events: {exported['seconds']} s, peak "
+            since = asyncio.run(_middle_date(url, tenant))
+            half = Path(folder) / "half.zip"
+            ranged = _run(["export", url, tenant, str(keys), str(half), since], end)
+            ranged["zip_mb"] = round(half.stat().st_size / 2**20, 1) if half.exists() else None
+            print(f"export from {since}:", json.dumps(ranged))
+            after = _run(["verify", str(half), str(out)], end)
+            print(after.pop("report", ""))
+            print("verify --after the whole:", json.dumps(after))
+            for what, made, checked in (("export", exported, verified),
+                                        (f"export from {since}", ranged, after)):
+                peak = made.get("peak_mb")
+                if peak is None:
+                    continue
+                print(f"{what} of {figures['events']} events: {made['seconds']} s, peak "
                       f"{peak} MB (goal < {GOAL_MB} MB: {'met' if peak < GOAL_MB else 'MISSED'})"
-                      f"; verify {verified.get('seconds')} s, peak {verified.get('peak_mb')} MB")
+                      f"; verify {checked.get('seconds')} s, peak {checked.get('peak_mb')} MB "
+                      f"(goal < {GOAL_MB} MB: "
+                      f"{'met' if checked.get('peak_mb', GOAL_MB) < GOAL_MB else 'MISSED'})")
     finally:
         if server is not None:
             server.cleanup()
