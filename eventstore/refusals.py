@@ -8,6 +8,7 @@ from datetime import datetime
 import asyncpg
 
 from domain.ports import RememberedRefusal
+from eventstore.database import Reader
 
 _COLUMNS = ("key, command, rule, numbers, actor, agent, business_time, request_id, id,"
             " recorded_at, head_position")
@@ -67,7 +68,7 @@ async def find(pool: asyncpg.Pool, tenant: str, key: str) -> RememberedRefusal |
 
 
 async def read(
-    pool: asyncpg.Pool, tenant: str, *, after_id: int, after_position: int | None,
+    pool: Reader, tenant: str, *, after_id: int, after_position: int | None,
     upto_position: int | None, rule: str | None, agent: str | None, since: datetime | None,
     until: datetime | None, limit: int,
 ) -> list[RememberedRefusal]:

@@ -28,6 +28,7 @@ STATEMENTS = "statements.csv"
 LINES = "statement_lines.csv"
 ALERTS = "alerts.csv"
 DISPUTES = "disputes.csv"
+REFUSALS = "refusals.csv"
 # What a range that starts after position 1 needs to stand on its own: the chain hash of
 # every event before it (32 raw bytes each, in position order: the leaves of the log's
 # Merkle tree, which the manifest signs), and, in full, the events before it that
@@ -42,7 +43,7 @@ MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"  # base64 of the Ed25519 signature over manifest.json's bytes
 # Every file the manifest lists (all but the manifest and its signature).
 LISTED = (EVENTS, PREFIX, OPENING, AGENTS, ORDERS, STATEMENTS, LINES, ALERTS, DISPUTES,
-          POLICIES, CHECKPOINTS, PUBLIC_KEY)
+          REFUSALS, POLICIES, CHECKPOINTS, PUBLIC_KEY)
 OPENING_NAMES = READS  # what domain/settlement/history.py's replay reads
 
 CHECKPOINT_STREAM = "checkpoints"

@@ -17,8 +17,8 @@ from typing import Any
 
 from domain.agents.personal import ERASED_DATA, Unreadable, subject, unseal
 from domain.events import Codec, streams
-from domain.ports import RecordedEvent
-from eventstore import reads
+from domain.ports import RecordedEvent, RememberedRefusal
+from eventstore import reads, refusals
 from eventstore.database import Conn
 from eventstore.vault import keys_of
 from export.format import CHECKPOINT_EVENT, CST_COLUMN, cny, cst_cell, read_checkpoint
@@ -56,6 +56,13 @@ DISPUTE_HEADER = (
     f"解决时间 resolved_at {CST_COLUMN}", "解决人 resolved_by", "结果 outcome",
     "调整(元) adjustment_cny", "决定 resolution", "位置 position",
 )
+# refusals.csv: these, then one column per number any listed refusal carries.
+REFUSAL_HEADER = (
+    "序号 id", f"拒绝时间 refused_at {CST_COLUMN}", f"业务时间 business_time {CST_COLUMN}",
+    "命令 command", "规则 rule", "代理 agent", "操作人 actor", "幂等键 key", "请求 request",
+    "当时位置 head_position",
+)
+
 # Event name -> the kind of order it records, as orders.csv names it (with the sign of its
 # quantities and amounts: what goes back, a return or a buy-back, is negative, so a
 # column sums to what was kept). A purchase from an
@@ -202,6 +209,40 @@ def _cell(value: Any) -> Any:
     if value is None or isinstance(value, str | int):
         return "" if value is None else value
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _refused(conn: Conn, tenant: str, first: int,
+             last: int) -> AsyncIterator[RememberedRefusal]:
+    """The refusals judged while the log ended at a position from first - 1 to last: on
+    the ledger as the range's events left it (position 0: before any event)."""
+    async def pages() -> AsyncIterator[RememberedRefusal]:
+        after = 0
+        while True:
+            page = await refusals.read(conn, tenant, after_id=after,
+                                       after_position=first - 2, upto_position=last,
+                                       rule=None, agent=None, since=None, until=None,
+                                       limit=PREFETCH)
+            for r in page:
+                yield r
+            if len(page) < PREFETCH:
+                return
+            after = page[-1].id
+    return pages()
+
+
+async def refusal_numbers(conn: Conn, tenant: str, first: int, last: int) -> list[str]:
+    names: set[str] = set()
+    async for r in _refused(conn, tenant, first, last):
+        names.update(r.numbers)
+    return sorted(names)
+
+
+async def refusal_rows(conn: Conn, tenant: str, first: int, last: int,
+                       numbers: list[str]) -> AsyncIterator[Row]:
+    async for r in _refused(conn, tenant, first, last):
+        yield (r.id, cst_cell(r.recorded_at), cst_cell(r.business_time), r.command, r.rule,
+               r.agent or "", r.actor, r.key, r.request_id or "", r.head_position,
+               *(_cell(r.numbers.get(k)) for k in numbers))
 
 
 def prefix_hashes(conn: Conn, tenant: str, first: int) -> AsyncIterator[bytes]:

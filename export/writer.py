@@ -1,7 +1,7 @@
 """`weiledger export`: the audit zip, streamed from cursors into any binary file object.
 
     events.jsonl  prefix_hashes.bin  opening.jsonl  agents.csv  orders.csv
-    statements.csv  statement_lines.csv  alerts.csv  disputes.csv  policies.json
+    statements.csv  statement_lines.csv  alerts.csv  disputes.csv  refusals.csv  policies.json
     checkpoints.json  public_key.pem
     manifest.json (each file's sha256, bytes and rows; range; head hash; the log's
                    Merkle root; policy versions; the overrides-on compliance warning)
@@ -240,6 +240,10 @@ async def write_export(conn: Conn, tenant: str, out: Out,
         header = (*sources.ALERT_HEADER, *(sources.NUMBER_COLUMN + n for n in numbers))
         await z.csv(f.ALERTS, header, sources.alerts(conn, tenant, about, numbers))
         await z.csv(f.DISPUTES, sources.DISPUTE_HEADER, sources.disputes(conn, tenant, about))
+        numbers = await sources.refusal_numbers(conn, tenant, r.first, r.last)
+        header = (*sources.REFUSAL_HEADER, *(sources.NUMBER_COLUMN + n for n in numbers))
+        await z.csv(f.REFUSALS, header, sources.refusal_rows(conn, tenant, r.first, r.last,
+                                                            numbers))
         policies = await _policies(conn, tenant, r.last)
         z.blob(f.POLICIES, _dump(policies), len(policies))
         marks = [c async for c in sources.checkpoints(conn, tenant, r.first, r.last)]

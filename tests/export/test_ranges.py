@@ -154,3 +154,24 @@ async def test_disputes_are_listed(ledger: Ledger, tmp_path: Path) -> None:
              r["提出时间 opened_at (+08:00)"]) for r in rows] == [
         ("D1", "partly-upheld", "-12.34", "2026-02-03 09:00:00")]
     assert (await verified(out)).ok
+
+
+async def test_refusals_are_listed_with_their_numbers_as_columns(ledger: Ledger,
+                                                                 tmp_path: Path) -> None:
+    journal = tmp_path / "refused.jsonl"
+    base = next(j for j in JOURNALS if j.stem == "03-settlement").read_text().splitlines()
+    journal.write_text("\n".join([*base[:13], json.dumps(
+        {"at": "2026-02-03T09:00:00+08:00", "cmd": "sale", "sale": "S99", "seller": "A1",
+         "customer": "C9", "lines": [{"sku": "GIFT-01", "qty": 100, "unit_price": "1000.00"}]}),
+        ]) + "\n")
+    await ledger.cli("keys", "init", "--tenant", "q03")
+    await ledger.cli("import", str(journal), "--tenant", "q03", "--no-progress")
+    whole, january = tmp_path / "whole.zip", tmp_path / "jan.zip"
+    await ledger.cli("export", str(whole), "--tenant", "q03")
+    await ledger.cli("export", str(january), "--tenant", "q03", "--to", "2026-01-20")
+    rows = _rows(whole, f.REFUSALS)
+    assert [(r["命令 command"], r["规则 rule"], r["代理 agent"], r["数字 numbers: qty"],
+             r["数字 numbers: on_hand"], r["业务时间 business_time (+08:00)"]) for r in rows] == [
+        ("sale", "insufficient-stock", "A1", "100", "17", "2026-02-03 09:00:00")]
+    assert _rows(january, f.REFUSALS) == []  # refused on a ledger past January's range
+    assert (await verified(whole)).ok
