@@ -236,12 +236,14 @@ def verify_payouts_command(
 def db_migrate() -> None:
     """Apply the SQL migrations that are missing."""
 
+    settings = Settings()
+
     async def go(url: str) -> list[str]:
-        async with connection(url) as conn:
+        async with connection(url, settings.describe_database()) as conn:
             return await migrate(conn)
 
     try:
-        with postgres_url(Settings()) as url:
+        with postgres_url(settings) as url:
             applied = asyncio.run(go(url))
     except MigrationError as error:
         typer.echo(f"refused: {error}", err=True)
@@ -256,11 +258,13 @@ def db_verify_chain(
     """Recompute every event hash; name the position where the chain breaks."""
     from eventstore.verify import ChainReport, verify_chain
 
+    settings = Settings()
+
     async def go(url: str) -> ChainReport:
-        async with connection(url) as conn:
+        async with connection(url, settings.describe_database()) as conn:
             return await verify_chain(conn, tenant)
 
-    with postgres_url(Settings()) as url:
+    with postgres_url(settings) as url:
         report = asyncio.run(go(url))
     for fault in report.breaks:
         typer.echo(f"BROKEN {fault}", err=True)
