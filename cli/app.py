@@ -14,6 +14,7 @@ from cli import export as export_commands
 from cli.users import register as register_users
 from config.settings import Settings
 from eventstore.database import connection, postgres_url
+from eventstore.errors import DatabaseUnavailable
 from eventstore.migrate import MigrationError, migrate
 
 if TYPE_CHECKING:
@@ -235,7 +236,6 @@ def verify_payouts_command(
 @db.command("migrate")
 def db_migrate() -> None:
     """Apply the SQL migrations that are missing."""
-
     settings = Settings()
 
     async def go(url: str) -> list[str]:
@@ -274,5 +274,16 @@ def db_verify_chain(
         sys.exit(1)
 
 
+def main() -> None:
+    """The `weiledger` script: a database that cannot be reached or refuses us is one
+    line (where, without the password, and why) and exit code 2, from any command, not
+    a traceback of the driver's."""
+    try:
+        app()
+    except DatabaseUnavailable as error:
+        typer.echo(f"database unavailable: {error}", err=True)
+        sys.exit(2)
+
+
 if __name__ == "__main__":
-    app()
+    main()
