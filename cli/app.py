@@ -134,11 +134,12 @@ def serve(
     typer.echo(f"weiledger on http://{host}:{port}/docs")
     typer.echo(f"database: {settings.describe_database()}")
     if workers == 1:
+        from cli.serving import GRACE_SECONDS
         from config.runtime import serving_gc
 
         app = create_app(settings)
         serving_gc()
-        uvicorn.run(app, host=host, port=port)
+        uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=GRACE_SECONDS)
         return
     # Several processes, each with its own socket, pool, cache and event loop; the
     # embedded server, if any, is started here once and the workers are told where it is.

@@ -26,7 +26,13 @@ from config.runtime import stop_with_parent
 log = logging.getLogger(__name__)
 APP = "api.app:app_from_environment"
 STARTUP_FAILURE = 3  # a worker that could not start (the app, or the port): stop, do not loop
-STOP_SECONDS = 30.0  # a worker still running this long after SIGTERM is killed
+# SIGTERM or SIGINT stops the service within 10 s, whatever it is doing: requests in
+# flight get GRACE_SECONDS to finish (then uvicorn cancels them: their clients see the
+# connection close, and send again with their Idempotency-Key), the pool closes within
+# eventstore.database.CLOSE_SECONDS, and a worker still running after STOP_SECONDS is
+# killed, which leaves time to stop an embedded server.
+GRACE_SECONDS = 4
+STOP_SECONDS = 7.0
 
 
 def listening_socket(host: str, port: int, *, shared: bool = True) -> socket.socket:
@@ -48,7 +54,8 @@ def _worker(host: str, port: int) -> None:
     except OSError as error:
         log.error("cannot listen on %s:%s: %s", host, port, error)
         sys.exit(STARTUP_FAILURE)
-    server = uvicorn.Server(uvicorn.Config(APP, factory=True, host=host, port=port))
+    server = uvicorn.Server(uvicorn.Config(APP, factory=True, host=host, port=port,
+                                           timeout_graceful_shutdown=GRACE_SECONDS))
     server.run(sockets=[sock])
     if not server.started:
         sys.exit(STARTUP_FAILURE)

@@ -116,7 +116,7 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     """
 
 
-CLOSE_SECONDS = 10.0
+CLOSE_SECONDS = 3.0  # within the 10 s a stop may take (cli/serving.py)
 
 
 async def close_pool(pool: asyncpg.Pool) -> None:
