@@ -27,6 +27,16 @@ def servers_of(pgdata: Path) -> list[psutil.Process]:
     return found
 
 
+def gone_within(pgdata: Path, seconds: float) -> bool:
+    """No server of pgdata runs any more (its last backends may take a moment to end)."""
+    deadline = time.monotonic() + seconds
+    while servers_of(pgdata):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
 def without_database_url(data: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env["WEILEDGER_DATA_DIR"] = str(data)
@@ -55,10 +65,7 @@ def test_a_sigkilled_supervisor_leaves_no_embedded_postgres_running(tmp_path: Pa
     finally:
         proc.kill()
         proc.wait(timeout=10)
-    deadline = time.monotonic() + 20
-    while servers_of(pgdata):
-        assert time.monotonic() < deadline, "the embedded server outlived its supervisor"
-        time.sleep(0.2)
+    assert gone_within(pgdata, 20), "the embedded server outlived its supervisor"
     assert not (pgdata / "postmaster.pid").exists()
 
 
@@ -71,7 +78,7 @@ def test_a_stale_postmaster_pid_is_pruned_at_the_next_start(tmp_path: Path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-    assert not servers_of(pgdata)
+    assert gone_within(pgdata, 10)
     # As a server killed with the machine leaves it, its pid since taken by another
     # process (here: a sleeper of ours, alive while the service starts again).
     sleeper = subprocess.Popen(["sleep", "120"])
@@ -88,4 +95,4 @@ def test_a_stale_postmaster_pid_is_pruned_at_the_next_start(tmp_path: Path):
     finally:
         sleeper.kill()
         sleeper.wait()
-    assert not servers_of(pgdata)
+    assert gone_within(pgdata, 10)
