@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import statistics
@@ -155,8 +156,10 @@ class Agents:
         self.service, self.tokens, self.options = service, tokens, options
         self.run = uuid.uuid4().hex[:6]
         self.acked: dict[str, tuple[int, dict[str, object]]] = {}  # key: (agent, body)
+        self.sale_of: dict[str, str] = {}  # key: the sale id the server assigned it
         self.ack_times: list[float] = []
         self.requests = 0
+        self.last_sale = ""
         self._running = False
         self._tasks: list[asyncio.Task[None]] = []
         self._n = [0] * len(tokens)
@@ -208,6 +211,7 @@ class Agents:
             sent = time.monotonic()
             status = await self.send(connection, a, key, body)
             if status == 201:
+                self.sale_of[key] = self.last_sale
                 return sent
             await asyncio.sleep(RETRY_PAUSE)
             if status is None:
@@ -219,9 +223,11 @@ class Agents:
         self.requests += 1
         try:
             async with asyncio.timeout(CALL_SECONDS):
-                status, _ = await connection.request(
+                status, answer = await connection.request(
                     "POST", "/v1/me/sales", {"Authorization": f"Bearer {self.tokens[a]}",
                                              "Idempotency-Key": key}, body)
+                if status == 201:  # the server names a self-service sale (from the key)
+                    self.last_sale = str(json.loads(answer).get("sale", ""))
                 return status
         except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError):
             return None
@@ -353,8 +359,9 @@ class Chaos:
         cycle.acknowledged = len(keys)
         url = self.postgres.url
         counts = await _sales(url)
-        cycle.lost = sum(1 for k in keys if counts.get(f"S{k}", 0) == 0)
-        cycle.duplicated = sum(1 for k in keys if counts.get(f"S{k}", 0) > 1)
+        sales = [self.agents.sale_of.get(k, f"S{k}") for k in keys]
+        cycle.lost = sum(1 for sale in sales if counts.get(sale, 0) == 0)
+        cycle.duplicated = sum(1 for sale in sales if counts.get(sale, 0) > 1)
         if cycle.lost or cycle.duplicated:
             cycle.problems.append("acknowledged sales not recorded exactly once")
         conn = await asyncpg.connect(url)
