@@ -10,17 +10,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from api import errors
-from api.deps import Services
 from api.routes import routers
-from api.tokens import TokenBook
+from api.startup import Startup
 from config.runtime import serving_gc
 from config.settings import Settings
-from domain.handling import SharedAggregateCache
-from domain.ledger import Ledger
-from eventstore.database import migrated, open_database, server_version
-from eventstore.postgres import PostgresEventStore
-from eventstore.vault import PostgresKeyVault
-from projections.background import Background
+from eventstore.database import migrated, server_version
 
 DESCRIPTION = """
 Agent hierarchy and order ledger with anti-pyramid rules enforced.
@@ -55,24 +49,10 @@ def create_app(settings: Settings, *, background: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_database(settings) as pool:
-            store = PostgresEventStore(pool)
-            app.state.pool = pool
-            app.state.store = store
-            # Requests run concurrently: the shared cache lends each aggregate to one
-            # request at a time, and every request reads what was recorded since.
-            ledger = Ledger(store, PostgresKeyVault(pool), SharedAggregateCache())
-            app.state.services = Services(settings, settings.tenant, pool, store, ledger,
-                                          TokenBook(pool, settings.tenant, ledger.agents))
-            workers = Background(pool, store, settings.tenant)
-            if background:
-                await workers.start()
-            app.state.background = workers
-            try:
-                yield
-            finally:
-                await workers.stop()
-                await store.close()
+        # Yields at once; the database is opened (and waited for) behind it.
+        async with Startup(settings, app.state, background=background) as startup:
+            app.state.startup = startup
+            yield
 
     app = FastAPI(
         title="weiledger",
@@ -92,7 +72,8 @@ def create_app(settings: Settings, *, background: bool = True) -> FastAPI:
     @app.get("/health", tags=["operations"])
     async def health(request: Request) -> dict[str, Any]:
         """Liveness, and which database this service uses (never its credentials)."""
-        version = await server_version(request.app.state.pool)
+        waiting = request.app.state.startup.waiting  # alive, but not yet connected
+        version = None if waiting else await server_version(request.app.state.pool)
         return {
             "status": "ok",
             "database": settings.describe_database(),
@@ -101,6 +82,9 @@ def create_app(settings: Settings, *, background: bool = True) -> FastAPI:
 
     @app.get("/ready", tags=["operations"])
     async def ready(request: Request) -> JSONResponse:
+        waiting = request.app.state.startup.waiting
+        if waiting is not None:
+            return JSONResponse({"status": "not ready", "reason": waiting}, 503)
         try:
             await migrated(request.app.state.pool)
         except Exception as error:  # answer not-ready rather than 500

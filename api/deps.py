@@ -21,6 +21,7 @@ from api.tokens import TokenBook
 from config.settings import Settings
 from domain.ledger import Ledger
 from eventstore.database import Pool
+from eventstore.errors import DatabaseUnavailable
 from eventstore.postgres import PostgresEventStore
 from eventstore.principals import Principal, Role
 from projections import progress
@@ -38,11 +39,19 @@ class Services:
     tokens: TokenBook
 
 
+def services_of(request: Request) -> Services:
+    """The app's services; DatabaseUnavailable (503) while its database is not open yet
+    (api/startup.py)."""
+    services: Services | None = request.app.state.services
+    if services is None:
+        raise DatabaseUnavailable("waiting for the database")
+    return services
+
+
 async def _services(request: Request) -> Services:
     # async: FastAPI runs a plain `def` dependency in a worker thread, a thread hop on
     # every request for a dictionary look-up.
-    services: Services = request.app.state.services
-    return services
+    return services_of(request)
 
 
 ServicesDep = Annotated[Services, Depends(_services)]
@@ -67,7 +76,7 @@ class RoleCheck(HTTPBearer):
         if credentials is None or credentials.scheme.lower() != "bearer":
             raise ApiError(401, ApiRule.UNAUTHENTICATED, "a bearer token is required",
                            headers=challenge)
-        services: Services = request.app.state.services
+        services = services_of(request)
         principal = await services.tokens.find(credentials.credentials)
         if principal is None:
             raise ApiError(401, ApiRule.UNAUTHENTICATED, "unknown, expired or revoked token",

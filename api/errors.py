@@ -7,7 +7,8 @@ for every other rule (the command is understood and judged, and breaks a rule).
 Request validation errors are 422 problems too, with rule `invalid-request`. A command
 that lost the race for the same records to other commands every time it was judged again
 is a 409 `concurrent-change` with Retry-After: nothing of it was recorded, and sending it
-again (with the same Idempotency-Key) is safe.
+again (with the same Idempotency-Key) is safe. A database that cannot be reached (or is
+not open yet) is a 503 `database-unavailable` with Retry-After, never a 500.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import Refused, Rule
 from domain.ports import VersionConflict
+from eventstore.errors import DatabaseUnavailable
 
 PROBLEM = "application/problem+json"
+RETRY_UNAVAILABLE_SECONDS = 2  # about how long a waiting service takes to find it back
 CONFLICT_RULES = frozenset(
     {Rule.ALREADY_JOINED, Rule.DUPLICATE_IDENTITY, Rule.DUPLICATE_SALE,
      Rule.ALREADY_FORGOTTEN, Rule.DUPLICATE_DISPUTE, Rule.ALREADY_RESOLVED}
@@ -38,6 +41,7 @@ class ApiRule(StrEnum):
     AS_OF_BOTH = "as-of-both"
     BAD_CURSOR = "bad-cursor"
     CONCURRENT_CHANGE = "concurrent-change"
+    DATABASE_UNAVAILABLE = "database-unavailable"
     FORBIDDEN = "forbidden"
     HTTP_ERROR = "http-error"
     IDEMPOTENCY_KEY_REUSED = "idempotency-key-reused"
@@ -174,7 +178,18 @@ def install(app: FastAPI) -> None:
                            headers={"Retry-After": "1"})
         return render(problem, request)
 
+    async def unavailable(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, DatabaseUnavailable)
+        # The reason, never the database's address: anyone may be asking.
+        problem = ApiError(503, ApiRule.DATABASE_UNAVAILABLE, f"the ledger's database is"
+                           f" unavailable ({error.reason}): send it again with the same"
+                           " Idempotency-Key (a command recorded already answers as the"
+                           " first time)",
+                           headers={"Retry-After": str(RETRY_UNAVAILABLE_SECONDS)})
+        return render(problem, request)
+
     app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(DatabaseUnavailable, unavailable)
     app.add_exception_handler(VersionConflict, concurrent)
     app.add_exception_handler(Refused, refused)
     app.add_exception_handler(RequestValidationError, invalid)

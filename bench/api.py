@@ -74,7 +74,7 @@ async def _wait_ready(base: str, proc: subprocess.Popen[bytes]) -> None:
     raise SystemExit("the server did not become ready")
 
 
-async def _tokens(url: str, agents: int) -> tuple[str, list[str]]:
+async def create_tokens(url: str, agents: int) -> tuple[str, list[str]]:
     conn = await asyncpg.connect(url)
     try:
         admin = await create_principal(conn, TENANT, Role.ADMIN, "bench admin")
@@ -88,7 +88,7 @@ async def _tokens(url: str, agents: int) -> tuple[str, list[str]]:
         await conn.close()
 
 
-async def _setup(client: httpx.AsyncClient, hq: str, agents: int) -> None:
+async def set_up_agents(client: httpx.AsyncClient, hq: str, agents: int) -> None:
     auth = {"Authorization": f"Bearer {hq}"}
 
     async def post(path: str, body: dict) -> None:
@@ -271,9 +271,9 @@ def _report(what: str, latencies: list[float], failed: int, seconds: float) -> N
 
 async def _run(base: str, url: str, agents: int, seconds: float, rate: float,
                meter: CpuMeter) -> None:
-    hq, tokens = await _tokens(url, agents)
+    hq, tokens = await create_tokens(url, agents)
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-        await _setup(client, hq, agents)
+        await set_up_agents(client, hq, agents)
     address = httpx.URL(base)
     connections = [Connection(address.host, address.port or 80) for _ in range(agents)]
     run_id = uuid.uuid4().hex[:6]

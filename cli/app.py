@@ -14,6 +14,7 @@ from cli import export as export_commands
 from cli.users import register as register_users
 from config.settings import Settings
 from eventstore.database import connection, postgres_url
+from eventstore.errors import DatabaseUnavailable
 from eventstore.migrate import MigrationError, migrate
 
 if TYPE_CHECKING:
@@ -133,11 +134,12 @@ def serve(
     typer.echo(f"weiledger on http://{host}:{port}/docs")
     typer.echo(f"database: {settings.describe_database()}")
     if workers == 1:
+        from cli.serving import GRACE_SECONDS
         from config.runtime import serving_gc
 
         app = create_app(settings)
         serving_gc()
-        uvicorn.run(app, host=host, port=port)
+        uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=GRACE_SECONDS)
         return
     # Several processes, each with its own socket, pool, cache and event loop; the
     # embedded server, if any, is started here once and the workers are told where it is.
@@ -235,13 +237,14 @@ def verify_payouts_command(
 @db.command("migrate")
 def db_migrate() -> None:
     """Apply the SQL migrations that are missing."""
+    settings = Settings()
 
     async def go(url: str) -> list[str]:
-        async with connection(url) as conn:
+        async with connection(url, settings.describe_database()) as conn:
             return await migrate(conn)
 
     try:
-        with postgres_url(Settings()) as url:
+        with postgres_url(settings) as url:
             applied = asyncio.run(go(url))
     except MigrationError as error:
         typer.echo(f"refused: {error}", err=True)
@@ -256,11 +259,13 @@ def db_verify_chain(
     """Recompute every event hash; name the position where the chain breaks."""
     from eventstore.verify import ChainReport, verify_chain
 
+    settings = Settings()
+
     async def go(url: str) -> ChainReport:
-        async with connection(url) as conn:
+        async with connection(url, settings.describe_database()) as conn:
             return await verify_chain(conn, tenant)
 
-    with postgres_url(Settings()) as url:
+    with postgres_url(settings) as url:
         report = asyncio.run(go(url))
     for fault in report.breaks:
         typer.echo(f"BROKEN {fault}", err=True)
@@ -270,5 +275,16 @@ def db_verify_chain(
         sys.exit(1)
 
 
+def main() -> None:
+    """The `weiledger` script: a database that cannot be reached or refuses us is one
+    line (where, without the password, and why) and exit code 2, from any command, not
+    a traceback of the driver's."""
+    try:
+        app()
+    except DatabaseUnavailable as error:
+        typer.echo(f"database unavailable: {error}", err=True)
+        sys.exit(2)
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -13,21 +13,26 @@ start the workers, replace one that dies, stop them all on SIGINT or SIGTERM. Li
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import multiprocessing
-import os
 import signal
 import socket
 import sys
 import threading
 from multiprocessing.context import SpawnProcess
 
+from config.runtime import stop_with_parent
+
 log = logging.getLogger(__name__)
 APP = "api.app:app_from_environment"
 STARTUP_FAILURE = 3  # a worker that could not start (the app, or the port): stop, do not loop
-STOP_SECONDS = 30.0  # a worker still running this long after SIGTERM is killed
-PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
+# SIGTERM or SIGINT stops the service within 10 s, whatever it is doing: requests in
+# flight get GRACE_SECONDS to finish (then uvicorn cancels them: their clients see the
+# connection close, and send again with their Idempotency-Key), the pool closes within
+# eventstore.database.CLOSE_SECONDS, and a worker still running after STOP_SECONDS is
+# killed, which leaves time to stop an embedded server.
+GRACE_SECONDS = 4
+STOP_SECONDS = 7.0
 
 
 def listening_socket(host: str, port: int, *, shared: bool = True) -> socket.socket:
@@ -43,26 +48,17 @@ def listening_socket(host: str, port: int, *, shared: bool = True) -> socket.soc
 def _worker(host: str, port: int) -> None:
     import uvicorn
 
-    _stop_with_parent()
+    stop_with_parent()  # a worker left behind would go on answering on the port
     try:
         sock = listening_socket(host, port)
     except OSError as error:
         log.error("cannot listen on %s:%s: %s", host, port, error)
         sys.exit(STARTUP_FAILURE)
-    server = uvicorn.Server(uvicorn.Config(APP, factory=True, host=host, port=port))
+    server = uvicorn.Server(uvicorn.Config(APP, factory=True, host=host, port=port,
+                                           timeout_graceful_shutdown=GRACE_SECONDS))
     server.run(sockets=[sock])
     if not server.started:
         sys.exit(STARTUP_FAILURE)
-
-
-def _stop_with_parent() -> None:
-    """SIGTERM this process when the supervisor dies, even by SIGKILL: a worker left
-    behind would go on answering on the port, out of anyone's sight."""
-    prctl = getattr(ctypes.CDLL(None, use_errno=True), "prctl", None)  # Linux only
-    if prctl is None or prctl(PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
-        log.warning("cannot tie this worker to its parent (errno %s)", ctypes.get_errno())
-    if os.getppid() == 1:  # the parent was gone before the tie was made
-        sys.exit(1)
 
 
 def serve_workers(host: str, port: int, workers: int) -> int:

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import ctypes
 import gc
+import logging
+import os
+import signal
+import sys
+
+log = logging.getLogger(__name__)
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 
 # Young collections every 100,000 allocations instead of 700, and full ones rarely.
 GC_THRESHOLDS = (100_000, 50, 1000)
@@ -29,3 +37,16 @@ def serving_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*SERVING_GC_THRESHOLDS)
+
+
+def stop_with_parent(parent: int | None = None) -> None:
+    """SIGTERM this process when its parent dies, even by SIGKILL: a serving worker or an
+    embedded server's keeper left behind would go on out of anyone's sight. `parent`:
+    the pid it was started by (default: the current parent), to catch one gone before
+    the tie was made."""
+    expected = os.getppid() if parent is None else parent
+    prctl = getattr(ctypes.CDLL(None, use_errno=True), "prctl", None)  # Linux only
+    if prctl is None or prctl(PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
+        log.warning("cannot tie this process to its parent (errno %s)", ctypes.get_errno())
+    if os.getppid() != expected or os.getppid() == 1:
+        sys.exit(1)

