@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -77,13 +77,6 @@ async def test_a_caller_gone_mid_batch_leaves_every_other_caller_answered(
     # left before its batch was sent recorded nothing.
     assert streams == {"seed", "first", "stays-0", "stays-1", "stays-2"}
     assert (await pg_store.append(tenant, [ev("after")])).first_position == 6
-
-
-@pytest.fixture(scope="module")
-def own_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnPostgres]:
-    server = OwnPostgres(tmp_path_factory.mktemp("own") / "pg")
-    yield server
-    server.cleanup()
 
 
 @pytest.fixture
