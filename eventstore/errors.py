@@ -20,6 +20,7 @@ library's own names for its synchronous adapter.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -43,13 +44,16 @@ class DatabaseUnavailable(Exception):
 # among them), class 57 (operator intervention: admin shutdown, crash shutdown, cannot
 # connect now, a statement cancelled by the server), class 53 (insufficient resources:
 # too many connections, disk full, out of memory), and the driver's InterfaceError (a
-# connection already closed, a pool closing).
+# connection already closed, a pool closing) and InternalClientError (what it says of a
+# pooled connection whose server was killed under it: "cannot switch to state 11;
+# another operation is in progress").
 UNAVAILABLE: tuple[type[Exception], ...] = (
     OSError,
     asyncpg.PostgresConnectionError,
     asyncpg.OperatorInterventionError,
     asyncpg.InsufficientResourcesError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
 )
 # The server rolled the transaction back so that others could commit (class 40).
 ROLLED_BACK: tuple[type[Exception], ...] = (asyncpg.TransactionRollbackError,)
@@ -81,3 +85,12 @@ def database_errors() -> Iterator[None]:
         yield
     except (*UNAVAILABLE, *ROLLED_BACK) as error:
         raise translate(error) from error
+
+
+def cancelled_meanwhile() -> bool:
+    """Whether this task was asked to stop while it met an error. The driver can turn
+    a cancellation that lands inside it (a connect, a query's timeout) into an error of
+    its own; a loop that retries on that error must stop instead, or the service never
+    stops (a SIGTERM while the database is away)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

@@ -36,7 +36,13 @@ from domain.ports import (
 )
 from eventstore import refusals
 from eventstore.chain import canonical_json, event_digest
-from eventstore.errors import UNAVAILABLE, DatabaseUnavailable, database_errors, translate
+from eventstore.errors import (
+    UNAVAILABLE,
+    DatabaseUnavailable,
+    cancelled_meanwhile,
+    database_errors,
+    translate,
+)
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +198,8 @@ class _TenantWriter:
                         except TimeoutError:
                             break
             except Exception as error:  # no connection (or it broke on its way back)
+                if cancelled_meanwhile():
+                    raise asyncio.CancelledError from error
                 self._fail(self.pending, translate(error))
                 self.pending = []
             if self.failures:

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
-from eventstore.errors import UNAVAILABLE, DatabaseUnavailable, translate
+from eventstore.errors import UNAVAILABLE, DatabaseUnavailable, cancelled_meanwhile, translate
 from eventstore.postgres import Conn, PostgresEventStore
 from projections.registry import all_projections
 from projections.runner import ProjectionRunner
@@ -52,6 +52,8 @@ async def _supervise(name: str, run: Callable[[], Awaitable[None]]) -> None:
         except asyncio.CancelledError:
             raise
         except Exception as error:
+            if cancelled_meanwhile():
+                raise asyncio.CancelledError from error
             lost = translate(error)
             if isinstance(lost, DatabaseUnavailable):
                 if not away:
@@ -96,6 +98,8 @@ class Background:
                         finally:
                             await _unlock(conn)
             except _CONNECTION_LOST as error:
+                if cancelled_meanwhile():
+                    raise asyncio.CancelledError from error
                 if not said:
                     log.warning("background of %s: %r; trying for the lock again every"
                                 " %s s", self.tenant, error, self.retry)
