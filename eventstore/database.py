@@ -122,11 +122,6 @@ async def server_version(db: Reader) -> str:
     return version
 
 
-async def migrated(db: Reader) -> None:
-    """Raise unless the schema's migrations are in place (for /ready)."""
-    await db.fetchval("SELECT 1 FROM schema_migrations LIMIT 1")
-
-
 @asynccontextmanager
 async def connection(url: str) -> AsyncIterator[asyncpg.Connection]:
     """One connection of its own, outside any pool (migrations, chain verification)."""
