@@ -452,10 +452,12 @@ class PostgresEventStore:
     async def remember_refusal(
         self, tenant: str, refusal: RememberedRefusal
     ) -> RememberedRefusal:
-        return await refusals.remember(self.pool, tenant, refusal)
+        with database_errors():
+            return await refusals.remember(self.pool, tenant, refusal)
 
     async def refusal(self, tenant: str, key: str) -> RememberedRefusal | None:
-        return await refusals.find(self.pool, tenant, key)
+        with database_errors():
+            return await refusals.find(self.pool, tenant, key)
 
     async def read_refusals(
         self,
@@ -470,11 +472,12 @@ class PostgresEventStore:
         until: datetime | None = None,
         limit: int = 1000,
     ) -> list[RememberedRefusal]:
-        return await refusals.read(
-            self.pool, tenant, after_id=after_id, after_position=after_position,
-            upto_position=upto_position, rule=rule, agent=agent, since=since, until=until,
-            limit=limit,
-        )
+        with database_errors():
+            return await refusals.read(
+                self.pool, tenant, after_id=after_id, after_position=after_position,
+                upto_position=upto_position, rule=rule, agent=agent, since=since,
+                until=until, limit=limit,
+            )
 
     async def tracking_position(self, tenant: str, application: str) -> int | None:
         with database_errors():

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from eventstore.database import close_pool, create_pool
 from eventstore.errors import DatabaseUnavailable
 from eventstore.postgres import PostgresEventStore
 from tests.own_postgres import OwnPostgres
+from tests.support import eventually
 
 T0 = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
 
@@ -34,16 +35,6 @@ async def blocked_appends(admin: asyncpg.Connection) -> int:
     return found
 
 
-async def until(probe: Callable[[], Awaitable[object]], what: str,
-                within: float = 10.0) -> object:
-    started = time.monotonic()
-    while not (answer := await probe()):
-        if time.monotonic() - started > within:
-            raise AssertionError(f"{what}: not within {within} s (last: {answer!r})")
-        await asyncio.sleep(0.02)
-    return answer
-
-
 async def test_a_caller_gone_mid_batch_leaves_every_other_caller_answered(
     pg_store, tenant, database_url
 ):
@@ -58,7 +49,7 @@ async def test_a_caller_gone_mid_batch_leaves_every_other_caller_answered(
         await lock.start()
         await admin.execute("SELECT 1 FROM chain_heads WHERE tenant = $1 FOR UPDATE", tenant)
         first = asyncio.create_task(pg_store.append(tenant, [ev("first")]))
-        await until(lambda: blocked_appends(admin), "the first batch waits on the lock")
+        await eventually(lambda: blocked_appends(admin), "the first batch waits on the lock")
         # These three arrive while it waits: one batch after it, with the gone caller
         # first among them, as a client that disconnects.
         gone = asyncio.create_task(pg_store.append(tenant, [ev("gone")]))

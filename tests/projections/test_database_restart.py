@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from domain.journal import run_journal
+from domain.importing import run_journal
 from eventstore.database import close_pool, create_pool
 from eventstore.errors import DatabaseUnavailable
 from eventstore.memory_vault import InMemoryKeyVault
@@ -21,18 +21,10 @@ from eventstore.postgres import PostgresEventStore
 from projections.background import Background
 from projections.registry import all_projections
 from projections.runner import ProjectionRunner, live_schema
+from tests.support import eventually
 
 JOURNAL = Path(__file__).parents[2].parent / "shared" / "scenarios" / "04-alerts.jsonl"
 LINES = JOURNAL.read_text("utf-8").splitlines()
-
-
-async def eventually(check: Callable[[], Awaitable[object]], what: str,
-                     within: float = 30.0) -> None:
-    started = time.monotonic()
-    while not (answer := await check()):
-        if time.monotonic() - started > within:
-            raise AssertionError(f"{what}: not within {within} s (last: {answer!r})")
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture
@@ -119,7 +111,7 @@ async def test_projections_watchers_and_the_leader_resume_after_the_database_res
     background = Background(pool, store, tenant, retry=0.1)
     await background.start()
     try:
-        await eventually(lambda: asyncio.sleep(0, background.leading), "a leader")
+        await eventually(lambda: background.leading, "a leader")
         await run_journal(store, InMemoryKeyVault(), tenant, LINES[:4])
         head = await store.head(tenant)
 
@@ -131,7 +123,7 @@ async def test_projections_watchers_and_the_leader_resume_after_the_database_res
         assert await store.tracking_position(tenant, "watchers") is None  # no alert yet
 
         own_postgres.kill()
-        await eventually(lambda: asyncio.sleep(0, not background.leading),
+        await eventually(lambda: not background.leading,
                          "the leader finds its lock gone with the server")
         # A command meanwhile (as agents kept recording sales in issue 16) is refused
         # with the reason, and leaves the writer the watchers append alerts through.
@@ -142,7 +134,7 @@ async def test_projections_watchers_and_the_leader_resume_after_the_database_res
 
         await run_lines(store, tenant, LINES[4:])
         head = await store.head(tenant)
-        await eventually(lambda: asyncio.sleep(0, background.leading),
+        await eventually(lambda: background.leading,
                          "the lock taken again")
         await eventually(caught_up, "projections at the head after the restart")
 
