@@ -10,11 +10,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from api import errors
+from api.deps import MaybeHQReader, Services
 from api.routes import routers
 from api.startup import Startup
 from config.runtime import serving_gc
 from config.settings import Settings
-from eventstore.database import migrated, server_version
+from eventstore.database import server_version
+from eventstore.errors import DatabaseUnavailable, database_errors
+from projections.status import projection_status
 
 DESCRIPTION = """
 Agent hierarchy and order ledger with anti-pyramid rules enforced.
@@ -33,6 +36,29 @@ code and the numbers that broke it; nothing is recorded.
 as `min_position` to read your own write. Lists page with `next_cursor`. Money is a
 decimal string of CNY; times carry their UTC offset.
 """
+
+
+async def unready(services: Services, max_lag: int) -> list[dict[str, Any]]:
+    """Why the service is not ready, one entry a reason (none: ready)."""
+    cannot = await services.store.cannot_commit()
+    if cannot is not None:
+        return [{"check": "database", "detail": f"appends cannot commit: {cannot}"}]
+    try:
+        statuses = await projection_status(services.pool, services.store, services.tenant)
+    except DatabaseUnavailable as error:
+        return [{"check": "database", "detail": f"database unavailable: {error.reason}"}]
+    reasons: list[dict[str, Any]] = []
+    for s in statuses:
+        if s.halted_at is not None:
+            reasons.append({"check": "projection-halted", "projection": s.name,
+                            "position": s.halted_at,
+                            "detail": f"projection {s.name} halted at position"
+                                      f" {s.halted_at}: {s.error}"})
+        elif s.lag > max_lag:
+            reasons.append({"check": "projection-lag", "projection": s.name, "lag": s.lag,
+                            "detail": f"projection {s.name} is {s.lag} events behind"
+                                      f" (more than {max_lag})"})
+    return reasons
 
 
 def app_from_environment() -> FastAPI:
@@ -70,25 +96,52 @@ def create_app(settings: Settings, *, background: bool = True) -> FastAPI:
         app.router.routes.extend(router.routes)
 
     @app.get("/health", tags=["operations"])
-    async def health(request: Request) -> dict[str, Any]:
-        """Liveness, and which database this service uses (never its credentials)."""
-        waiting = request.app.state.startup.waiting  # alive, but not yet connected
-        version = None if waiting else await server_version(request.app.state.pool)
-        return {
+    async def health(request: Request, principal: MaybeHQReader) -> dict[str, Any]:
+        """Liveness: `ok` while the process answers, whatever the database does. To HQ
+        roles, also which database (never its credentials), the versions and how far
+        each read model has got."""
+        if principal is None:
+            return {"status": "ok"}
+        details: dict[str, Any] = {
             "status": "ok",
             "database": settings.describe_database(),
-            "postgresql": version,
+            "weiledger": request.app.version,
         }
+        services: Services | None = request.app.state.services
+        if services is None:  # alive, but the database is not open yet
+            return {**details, "leading": False, "postgresql": None,
+                    "database_unavailable": request.app.state.startup.waiting}
+        details["leading"] = request.app.state.background.leading
+        try:
+            with database_errors():
+                details["postgresql"] = await server_version(services.pool)
+            details["head"] = await services.store.head(services.tenant)
+            details["projections"] = {
+                s.name: {"position": s.position, "lag": s.lag, "halted_at": s.halted_at}
+                for s in await projection_status(services.pool, services.store,
+                                                 services.tenant)
+            }
+        except DatabaseUnavailable as error:
+            details["postgresql"] = None
+            details["database_unavailable"] = error.reason
+        return details
 
     @app.get("/ready", tags=["operations"])
     async def ready(request: Request) -> JSONResponse:
+        """Ready to serve: the database is open, the write path can commit, no read model
+        has halted, and none lags more than WEILEDGER_READY_MAX_LAG events; else 503
+        saying why."""
         waiting = request.app.state.startup.waiting
         if waiting is not None:
-            return JSONResponse({"status": "not ready", "reason": waiting}, 503)
-        try:
-            await migrated(request.app.state.pool)
-        except Exception as error:  # answer not-ready rather than 500
-            return JSONResponse({"status": "not ready", "reason": type(error).__name__}, 503)
-        return JSONResponse({"status": "ready"})
+            reasons = [{"check": "database", "detail": waiting}]
+        else:
+            reasons = await unready(request.app.state.services, settings.ready_max_lag)
+        if not reasons:
+            return JSONResponse({"status": "ready"})
+        problem = errors.ApiError(
+            503, errors.ApiRule.NOT_READY, "; ".join(r["detail"] for r in reasons),
+            headers={"Retry-After": str(errors.RETRY_UNAVAILABLE_SECONDS)})
+        return JSONResponse({**problem.problem(request.url.path), "reasons": reasons}, 503,
+                            headers=problem.headers, media_type=errors.PROBLEM)
 
     return app

@@ -21,7 +21,7 @@ from api.tokens import TokenBook
 from config.settings import Settings
 from domain.ledger import Ledger
 from eventstore.database import Pool
-from eventstore.errors import DatabaseUnavailable
+from eventstore.errors import UNAVAILABLE, DatabaseUnavailable
 from eventstore.postgres import PostgresEventStore
 from eventstore.principals import Principal, Role
 from projections import progress
@@ -71,6 +71,9 @@ class RoleCheck(HTTPBearer):
         self.roles = frozenset(roles)
 
     async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
+        return await self._check(request)
+
+    async def _check(self, request: Request) -> Principal:
         credentials = await super().__call__(request)
         challenge = {"WWW-Authenticate": "Bearer"}
         if credentials is None or credentials.scheme.lower() != "bearer":
@@ -88,11 +91,28 @@ class RoleCheck(HTTPBearer):
         return principal
 
 
+_NOT_TOLD: tuple[type[Exception], ...] = (ApiError, DatabaseUnavailable, *UNAVAILABLE)
+
+
+class MaybeRoleCheck(RoleCheck):
+    """RoleCheck for a route anyone may call, which tells `roles` more: the principal if
+    it holds one of them, else None (no token, another role, or a token that cannot be
+    checked now, the database being away), never a 401 or 403."""
+
+    async def __call__(self, request: Request) -> Principal | None:  # type: ignore[override]
+        try:
+            return await self._check(request)
+        except _NOT_TOLD:
+            return None
+
+
 AD, OP, CO, AU, AG = Role.ADMIN, Role.OPERATIONS, Role.COMPLIANCE, Role.AUDITOR, Role.AGENT
 # Anyone with a valid token.
 CurrentPrincipal = Annotated[Principal, Depends(RoleCheck(*Role))]
 # Reads of the whole brand: every HQ role and the auditor.
 HQReader = Annotated[Principal, Depends(RoleCheck(AD, OP, CO, AU))]
+# The same, or None for anyone else (/health's details).
+MaybeHQReader = Annotated[Principal | None, Depends(MaybeRoleCheck(AD, OP, CO, AU))]
 # Agents, stock, sales, settlement: HQ operations.
 Operator = Annotated[Principal, Depends(RoleCheck(AD, OP))]
 # Policy, alerts, disputes, erasure: the compliance officer.

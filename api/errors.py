@@ -8,7 +8,10 @@ Request validation errors are 422 problems too, with rule `invalid-request`. A c
 that lost the race for the same records to other commands every time it was judged again
 is a 409 `concurrent-change` with Retry-After: nothing of it was recorded, and sending it
 again (with the same Idempotency-Key) is safe. A database that cannot be reached (or is
-not open yet) is a 503 `database-unavailable` with Retry-After, never a 500.
+not open yet) is a 503 `database-unavailable` with Retry-After, never a 500: the store's
+DatabaseUnavailable, and the driver's own errors of a lost connection wherever a route
+met one (eventstore.errors translates them); a transaction the database rolled back
+(serialization failure, deadlock) is the 409 `concurrent-change` of a lost race.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import Refused, Rule
 from domain.ports import VersionConflict
-from eventstore.errors import DatabaseUnavailable
+from eventstore.errors import ROLLED_BACK, UNAVAILABLE, DatabaseUnavailable, translate
 
 PROBLEM = "application/problem+json"
 RETRY_UNAVAILABLE_SECONDS = 2  # about how long a waiting service takes to find it back
@@ -48,6 +51,7 @@ class ApiRule(StrEnum):
     INVALID_REQUEST = "invalid-request"
     METHOD_NOT_ALLOWED = "method-not-allowed"
     NOTHING_TO_EXPORT = "nothing-to-export"
+    NOT_READY = "not-ready"
     NOT_FOUND = "not-found"
     NO_SIGNING_KEY = "no-signing-key"
     PROJECTION_BEHIND = "projection-behind"
@@ -118,8 +122,8 @@ def render(error: ApiError, request: Request) -> JSONResponse:
     )
 
 
-# What any route may answer: auth, a bad cursor, validation.
-ANY_ROUTE = (400, 401, 403, 422)
+# What any route may answer: auth, a bad cursor, validation, a database unavailable.
+ANY_ROUTE = (400, 401, 403, 422, 503)
 
 
 # The answers every route can give, for the OpenAPI document.
@@ -133,7 +137,8 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
              " commands kept changing the same records (concurrent-change: send it again)",
         412: "If-Match does not name the current version",
         422: "invalid request, or a command refused by a rule",
-        503: "the read model has not reached min_position yet",
+        503: "the database is unavailable (database-unavailable: send it again after"
+             " Retry-After), or the read model has not reached min_position yet",
     }
     return {
         s: {"model": Problem, "description": described[s], "content": {PROBLEM: {}}}
@@ -179,10 +184,13 @@ def install(app: FastAPI) -> None:
         return render(problem, request)
 
     async def unavailable(request: Request, error: Exception) -> JSONResponse:
-        assert isinstance(error, DatabaseUnavailable)
+        lost = translate(error)  # the driver's own errors too
+        if isinstance(lost, VersionConflict):
+            return await concurrent(request, lost)
+        assert isinstance(lost, DatabaseUnavailable)
         # The reason, never the database's address: anyone may be asking.
         problem = ApiError(503, ApiRule.DATABASE_UNAVAILABLE, f"the ledger's database is"
-                           f" unavailable ({error.reason}): send it again with the same"
+                           f" unavailable ({lost.reason}): send it again with the same"
                            " Idempotency-Key (a command recorded already answers as the"
                            " first time)",
                            headers={"Retry-After": str(RETRY_UNAVAILABLE_SECONDS)})
@@ -190,6 +198,8 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(DatabaseUnavailable, unavailable)
+    for driver_error in (*UNAVAILABLE, *ROLLED_BACK):
+        app.add_exception_handler(driver_error, unavailable)
     app.add_exception_handler(VersionConflict, concurrent)
     app.add_exception_handler(Refused, refused)
     app.add_exception_handler(RequestValidationError, invalid)

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     checkpoint_every: int = 10_000  # events per signed checkpoint
     # The longest lifetime `weiledger users` gives a token, in days.
     token_max_days: float = Field(default=TOKEN_MAX_DAYS, gt=0, le=3650)
+    # /ready answers 503 while a read model is more than this many events behind the
+    # log (a caught-up service lags a round of PACE: tens of events under load).
+    ready_max_lag: int = Field(default=10_000, ge=0)
 
     def describe_database(self) -> str:
         """Where the data lives, without credentials (safe to log and to show on /health)."""

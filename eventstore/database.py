@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -16,7 +15,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from config.settings import Settings
 from eventstore.embedded import EmbeddedServer
-from eventstore.errors import DatabaseUnavailable
+from eventstore.errors import UNAVAILABLE, DatabaseUnavailable, reason
 from eventstore.migrate import migrate
 
 log = logging.getLogger(__name__)
@@ -26,9 +25,6 @@ MAX_RETRY_SECONDS = 2.0  # time up to this, so it is found within this once it i
 # Opening a connection: every failure means "not reachable, or refusing us" (a server
 # starting or stopping, a wrong password, a database not created yet).
 CONNECT_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
-# Using one: the failures that mean the connection or the server went away.
-LOST = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
-        asyncpg.OperatorInterventionError)
 
 # The driver's types under the names the rest of the service uses, so that only the
 # store and the projections import asyncpg (an import-linter contract).
@@ -77,14 +73,6 @@ async def _postgres_url_async(settings: Settings) -> AsyncIterator[str]:
         yield await asyncio.to_thread(server.get_uri)
     finally:
         await asyncio.to_thread(server.cleanup)
-
-
-def _reason(error: BaseException) -> str:
-    if isinstance(error, OSError) and error.errno and error.errno > 0:
-        return os.strerror(error.errno).lower()  # asyncio's own text names the address
-    if isinstance(error, OSError) and error.strerror:  # a name not resolved, say
-        return error.strerror.lower()
-    return str(error) or type(error).__name__
 
 
 async def create_pool(url: str, *, app_role: str | None, size: int) -> asyncpg.Pool:
@@ -136,12 +124,12 @@ async def _migrate_and_pool(settings: Settings, url: str) -> asyncpg.Pool:
     async with connection(url, where) as conn:
         try:
             await migrate(conn)
-        except LOST as error:
-            raise DatabaseUnavailable(_reason(error), where) from error
+        except UNAVAILABLE as error:
+            raise DatabaseUnavailable(reason(error), where) from error
     try:
         return await create_pool(url, app_role=settings.app_role, size=settings.pool_size)
     except CONNECT_ERRORS as error:
-        raise DatabaseUnavailable(_reason(error), where) from error
+        raise DatabaseUnavailable(reason(error), where) from error
 
 
 async def _until_available(settings: Settings, url: str) -> asyncpg.Pool:
@@ -189,11 +177,6 @@ async def server_version(db: Reader) -> str:
     return version
 
 
-async def migrated(db: Reader) -> None:
-    """Raise unless the schema's migrations are in place (for /ready)."""
-    await db.fetchval("SELECT 1 FROM schema_migrations LIMIT 1")
-
-
 @asynccontextmanager
 async def connection(url: str, where: str) -> AsyncIterator[asyncpg.Connection]:
     """One connection of its own, outside any pool (migrations, chain verification);
@@ -202,7 +185,7 @@ async def connection(url: str, where: str) -> AsyncIterator[asyncpg.Connection]:
     try:
         conn = await asyncpg.connect(url, timeout=CONNECT_SECONDS)
     except CONNECT_ERRORS as error:
-        raise DatabaseUnavailable(_reason(error), where) from error
+        raise DatabaseUnavailable(reason(error), where) from error
     try:
         yield conn
     finally:

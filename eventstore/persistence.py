@@ -38,9 +38,11 @@ from eventsourcing.utils import Environment
 
 from domain.ports import NewEvent, RecordedEvent, Tracking, TrackingConflict, VersionConflict
 from eventstore.database import close_pool, create_pool
+from eventstore.errors import UNAVAILABLE, DatabaseUnavailable
 from eventstore.postgres import PostgresEventStore
 
 T = TypeVar("T")
+_UNAVAILABLE: tuple[type[Exception], ...] = (DatabaseUnavailable, *UNAVAILABLE)
 
 
 @contextmanager
@@ -56,7 +58,9 @@ def pep249_errors() -> Iterator[None]:
         raise es.DataError(str(error)) from error
     except asyncpg.InsufficientPrivilegeError as error:
         raise es.ProgrammingError(str(error)) from error
-    except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError) as error:
+    # What eventstore.errors calls unavailable, whether the store translated it already
+    # or the driver raised it here.
+    except _UNAVAILABLE as error:
         raise es.OperationalError(str(error)) from error
     except asyncpg.PostgresError as error:
         raise es.DatabaseError(str(error)) from error

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
+from eventstore.errors import UNAVAILABLE, DatabaseUnavailable, cancelled_meanwhile, translate
 from eventstore.postgres import Conn, PostgresEventStore
 from projections.registry import all_projections
 from projections.runner import ProjectionRunner
@@ -40,14 +41,27 @@ LEAD_CHECK_SECONDS = 2.0  # how often the leader checks that it still holds it
 
 
 async def _supervise(name: str, run: Callable[[], Awaitable[None]]) -> None:
+    """Run `run` again after it fails. A database that is gone is said once (a line,
+    no traceback) however long it stays away; `run` starts again every RESTART_PAUSE
+    and resumes from what the database holds (checkpoints, tracking positions)."""
+    away = False
     while True:
         try:
             await run()
             return
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("%s stopped; restarting in %s s", name, RESTART_PAUSE)
+        except Exception as error:
+            if cancelled_meanwhile():
+                raise asyncio.CancelledError from error
+            lost = translate(error)
+            if isinstance(lost, DatabaseUnavailable):
+                if not away:
+                    log.warning("%s: database unavailable (%s); retrying every %s s",
+                                name, lost.reason, RESTART_PAUSE)
+                away = True
+            else:
+                log.exception("%s stopped; restarting in %s s", name, RESTART_PAUSE)
             await asyncio.sleep(RESTART_PAUSE)
 
 
@@ -73,17 +87,23 @@ class Background:
                 await self.task
 
     async def _contend(self) -> None:
+        said = False  # a database away is said once, not at every try
         while True:
             try:
                 async with self.pool.acquire() as conn:
                     if await conn.fetchval(_TRY_LOCK, _lock_name(self.tenant)):
+                        said = False
                         try:
                             await self._lead(conn)
                         finally:
                             await _unlock(conn)
             except _CONNECTION_LOST as error:
-                log.warning("background of %s: %r; trying for the lock again", self.tenant,
-                            error)
+                if cancelled_meanwhile():
+                    raise asyncio.CancelledError from error
+                if not said:
+                    log.warning("background of %s: %r; trying for the lock again every"
+                                " %s s", self.tenant, error, self.retry)
+                said = True
             await asyncio.sleep(self.retry)
 
     async def _lead(self, conn: Conn) -> None:
@@ -111,7 +131,8 @@ class Background:
 
 
 _TRY_LOCK = "SELECT pg_try_advisory_lock(hashtextextended($1, 0))"
-_CONNECTION_LOST = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
+_CONNECTION_LOST: tuple[type[BaseException], ...] = (
+    *UNAVAILABLE, DatabaseUnavailable, asyncpg.PostgresError)
 
 
 def _lock_name(tenant: str) -> str:

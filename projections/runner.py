@@ -11,7 +11,11 @@ then, holding both locks, catches up the last events and renames the new schema 
 place in one transaction. The live runner's next batch then finds the new schema (and
 its checkpoint) under the old name.
 
-A projection that fails stops, records why in projection_failures, and never skips.
+A projection that fails stops, records why in projection_failures, and never skips. A
+lost connection (the database down, restarting, out of connections) is no failure of a
+projection: the round is rolled back and the error (DatabaseUnavailable) goes up to
+whoever runs the runner, who tries again later from the checkpoints, which are in the
+database with the tables they describe.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from typing import ClassVar, cast
 
 import asyncpg
 
-from domain.ports import RecordedEvent
+from domain.ports import RecordedEvent, VersionConflict
+from eventstore.errors import DatabaseUnavailable, translate
 from eventstore.postgres import Conn, PostgresEventStore
 from projections.following import follow
 
@@ -62,6 +67,13 @@ class ProjectionFailed(RuntimeError):
         self.projection = projection
         self.tenant = tenant
         self.error = error
+
+
+def _database_failed(error: BaseException) -> BaseException | None:
+    """The store's exception if `error` says the database, not the projection, failed
+    (unavailable, or a transaction it rolled back): try again later, never halt."""
+    found = translate(error)
+    return found if isinstance(found, DatabaseUnavailable | VersionConflict) else None
 
 
 class ProjectionRunner:
@@ -166,6 +178,8 @@ class ProjectionRunner:
                 try:
                     after, reached = await self._step(conn, p, s, tenant, head)
                 except Exception as error:
+                    if (lost := _database_failed(error)) is not None:
+                        raise lost from error
                     raise ProjectionFailed(p.name, tenant, error) from error
             self._reached[(s, tenant)] = reached  # committed
             total += reached - after
@@ -201,6 +215,8 @@ class ProjectionRunner:
             try:
                 total += await self._together(tenant, head)
             except Exception as error:
+                if (lost := _database_failed(error)) is not None:
+                    raise lost from error  # each one alone would fail alike: not a halt
                 log.info("projections of %s catch up one by one: %r", tenant, error)
                 total += await self._apart(tenant, head)
         return total
@@ -254,8 +270,6 @@ class ProjectionRunner:
         return total
 
     async def _halt(self, p: Projection, failure: ProjectionFailed) -> None:
-        self.halted[p.name] = str(failure)
-        log.error("%s; it stops here until fixed and restarted", failure)
         tenant = failure.tenant
         async with self.pool.acquire() as conn:
             position = await conn.fetchval(
@@ -268,6 +282,10 @@ class ProjectionRunner:
                 " SET position = EXCLUDED.position, error = EXCLUDED.error, failed_at = now()",
                 p.name, tenant, (position or 0) + 1, repr(failure.error),
             )
+        # Only once recorded: a halt that could not be written (the database gone
+        # meanwhile) is found again when the runner is run again.
+        self.halted[p.name] = str(failure)
+        log.error("%s; it stops here until fixed and restarted", failure)
 
     async def run_forever(self, pace: float = 0.0) -> None:
         """Catch up, then follow: again after each committed batch, at most once per
@@ -297,6 +315,9 @@ class ProjectionRunner:
                     applied += reached - after
             await conn.execute(f"DROP SCHEMA IF EXISTS {live} CASCADE")
             await conn.execute(f"ALTER SCHEMA {fresh} RENAME TO {live}")
+            # Built again from 0: whatever halted the old schema is behind it now.
+            await conn.execute("DELETE FROM projection_failures WHERE projection = $1",
+                               p.name)
         self._forget(live, fresh)
         self.halted.pop(p.name, None)
         return applied

@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -23,6 +24,7 @@ from eventstore.database import close_pool, create_pool, start_embedded
 from eventstore.memory import InMemoryEventStore
 from eventstore.migrate import migrate
 from eventstore.postgres import PostgresEventStore
+from tests.own_postgres import OwnPostgres
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_URL_VAR = "WEILEDGER_TEST_DATABASE_URL"
@@ -128,6 +130,18 @@ def run_cli(*args: str, database: str, timeout: float = 120,
         [sys.executable, "-m", "cli.app", *args],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False,
     )
+
+
+@pytest.fixture(scope="session")
+def own_postgres() -> Iterator[OwnPostgres]:
+    """A PostgreSQL for the fault tests alone, to kill and start again (never the
+    suite's server nor the machine's). Under .data, as the suite's: pytest's own
+    temporary folders are private to root, and the server runs as a user of its own."""
+    place = ROOT / ".data" / "faults" / f"{os.getpid()}"
+    server = OwnPostgres(place)
+    yield server
+    server.cleanup()
+    shutil.rmtree(place, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
