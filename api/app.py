@@ -95,7 +95,8 @@ def create_app(settings: Settings, *, background: bool = True) -> FastAPI:
         # (Flat routes do not see app.dependency_overrides; nothing here uses them.)
         app.router.routes.extend(router.routes)
 
-    @app.get("/health", tags=["operations"])
+    # The bearer is optional here (anyone may ask whether the process lives).
+    @app.get("/health", tags=["operations"], openapi_extra={"security": [{}]})
     async def health(request: Request, principal: MaybeHQReader) -> dict[str, Any]:
         """Liveness: `ok` while the process answers, whatever the database does. To HQ
         roles, also which database (never its credentials), the versions and how far

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import shutil
 import subprocess
 import sys
 import uuid
@@ -20,11 +19,11 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
+from bench.postgres import LocalPostgres
 from eventstore.database import close_pool, create_pool, start_embedded
 from eventstore.memory import InMemoryEventStore
 from eventstore.migrate import migrate
 from eventstore.postgres import PostgresEventStore
-from tests.own_postgres import OwnPostgres
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_URL_VAR = "WEILEDGER_TEST_DATABASE_URL"
@@ -133,15 +132,22 @@ def run_cli(*args: str, database: str, timeout: float = 120,
 
 
 @pytest.fixture(scope="session")
-def own_postgres() -> Iterator[OwnPostgres]:
+def own_postgres() -> Iterator[LocalPostgres]:
     """A PostgreSQL for the fault tests alone, to kill and start again (never the
-    suite's server nor the machine's). Under .data, as the suite's: pytest's own
-    temporary folders are private to root, and the server runs as a user of its own."""
-    place = ROOT / ".data" / "faults" / f"{os.getpid()}"
-    server = OwnPostgres(place)
+    suite's server nor the machine's), migrated. Under .data, as the suite's: pytest's
+    own temporary folders are private to root, and the server runs as a user of its own."""
+    server = LocalPostgres(ROOT / ".data" / "faults" / f"{os.getpid()}").init().start()
+    asyncio.run(_migrated(server.url))
     yield server
-    server.cleanup()
-    shutil.rmtree(place, ignore_errors=True)
+    server.remove()
+
+
+async def _migrated(url: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
 
 
 @pytest.fixture(scope="session")

@@ -8,16 +8,15 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import asyncpg
 import pytest
 
+from bench.postgres import LocalPostgres
 from domain.ports import Appended, NewEvent
 from eventstore.database import close_pool, create_pool
 from eventstore.errors import DatabaseUnavailable
 from eventstore.postgres import PostgresEventStore
-from tests.own_postgres import OwnPostgres
 from tests.support import eventually
 
 T0 = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
@@ -71,7 +70,7 @@ async def test_a_caller_gone_mid_batch_leaves_every_other_caller_answered(
 
 
 @pytest.fixture
-async def own_store(own_postgres: OwnPostgres) -> AsyncIterator[PostgresEventStore]:
+async def own_store(own_postgres: LocalPostgres) -> AsyncIterator[PostgresEventStore]:
     pool = await create_pool(own_postgres.url, app_role="weiledger_app", size=4)
     store = PostgresEventStore(pool)
     yield store
@@ -155,6 +154,5 @@ async def test_an_append_the_database_never_answers_fails_after_the_bound(
     await store.close()
 
 
-def test_own_postgres_is_not_the_suites_server(own_postgres: OwnPostgres, database_url: str):
-    assert Path(own_postgres.pgdata).name == "pg"
+def test_own_postgres_is_not_the_suites_server(own_postgres: LocalPostgres, database_url: str):
     assert own_postgres.url.split("@")[-1] != database_url.split("@")[-1]
