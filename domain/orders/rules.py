@@ -101,6 +101,28 @@ def price_floor(
     return found
 
 
+def price_ceiling(
+    policy: Policy, lines: tuple[OrderLine, ...], products: Mapping[str, Product]
+) -> list[Refused | None]:
+    # 控价 means no gouging either: unit <= retail x ceiling, compared exactly.
+    found: list[Refused | None] = []
+    for line in lines:
+        retail = products[line.sku].retail_price
+        assert line.unit_price is not None
+        if Decimal(line.unit_price) > Decimal(retail) * policy.price_ceiling:
+            ceiling = round_fen(Decimal(retail) * policy.price_ceiling)
+            found.append(
+                Refused(
+                    Rule.PRICE_CEILING,
+                    sku=line.sku,
+                    unit_price=format_cny(line.unit_price),
+                    ceiling=format_cny(ceiling),
+                    retail_price=format_cny(retail),
+                )
+            )
+    return found
+
+
 # quantities and time
 
 
