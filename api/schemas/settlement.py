@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from api.schemas.common import At
+from api.schemas.common import At, CommandBody
 
 
-class CloseCreate(BaseModel):
+class CloseCreate(CommandBody):
     at: At = None
 
 
@@ -50,7 +50,7 @@ class CitedEvent(BaseModel):
     business_time: str | None
 
 
-class ExplainedLine(BaseModel):
+class ExplainedLine(CommandBody):
     line: LinePublic
     because: str = Field(description="the line in words")
     sale_event: CitedEvent
