@@ -23,6 +23,7 @@ from domain.compliance.disputes import OUTCOMES, parse_subject
 from domain.money import format_cny, parse_cny
 from domain.orders import commands as order_cmds
 from domain.periods import parse_period
+from domain.policy.model import DEFAULT_POLICY, from_document
 from domain.policy.service import IssuePolicy
 from domain.settlement.service import ClosePeriod
 
@@ -247,6 +248,10 @@ def _policy(f: _Fields) -> IssuePolicy:
         k: v for k, v in f.doc.items() if k not in {"at", "cmd", "version", "effective_from"}
     }
     start = None if effective is None else _time("policy: effective_from", effective)
+    # The document's shape is checked here, as every command's is (a journal line of the
+    # wrong shape is malformed, not a crash of the import); the service judges its hard
+    # limits, with the version in force.
+    from_document(document, version or 2, start or f.at, DEFAULT_POLICY)
     return IssuePolicy(f.at, document, version, start)
 
 

@@ -126,10 +126,17 @@ _FIELDS = {
 }
 
 
+# Counts of days, hours, levels and periods: bounded so that no rule's arithmetic with
+# them (timedelta(days=...), a window of periods) can overflow on any command.
+MAX_COUNT = 100_000
+
+
 def _int(doc: dict[str, Any], key: str, default: int) -> int:
     value = doc.get(key, default)
     if not isinstance(value, int) or isinstance(value, bool):
         raise ValueError(f"policy {key} must be an integer")
+    if not 0 <= value <= MAX_COUNT:
+        raise ValueError(f"policy {key} must be from 0 to {MAX_COUNT}")
     return value
 
 
@@ -178,6 +185,8 @@ def from_document(
         brackets = tuple(Bracket(parse_cny(r["from"]), parse_share(r["rate"])) for r in rows)
     promotion = base.promotion
     if "promotion" in doc:
+        if not isinstance(doc["promotion"], dict):
+            raise ValueError("policy promotion must be an object of tier -> {own, downline}")
         promotion = {
             str(tier): (parse_cny(need["own"]), parse_cny(need.get("downline", "0")))
             for tier, need in doc["promotion"].items()

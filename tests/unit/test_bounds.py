@@ -11,7 +11,7 @@ import pytest
 
 from domain import bounds
 from domain.journal import Malformed, parse_command, parse_line
-from tests.unit.world import join, line
+from tests.unit.world import join, line, world
 
 AT = "2026-01-12T09:00:00+08:00"
 
@@ -101,3 +101,19 @@ def test_the_bounds_themselves_are_accepted() -> None:
     # 10,000,000,000.00 CNY: 100,000 units at 100,000.00, the most a purchase priced by
     # the tier (no unit_price given) can move
     assert bounds.MAX_QTY * bounds.MAX_UNIT_PRICE_FEN == 10**12
+
+
+@pytest.mark.parametrize(("document", "what"), [
+    ({"promotion": 5}, "promotion must be an object"),  # was an AttributeError: a 500
+    ({"late_entry_hours": 10**30}, "from 0 to 100000"),  # every command's timedelta overflowed
+    ({"return_days": -1}, "from 0 to 100000"),
+    ({"price_ceiling": "0.5"}, "from 1 to 100"),
+])
+async def test_a_policy_document_out_of_shape_is_malformed_before_it_is_issued(
+    document: dict[str, Any], what: str
+) -> None:
+    w = await world()
+    head = await w.head()
+    with pytest.raises(Malformed, match=what):
+        await w.handle(line(AT, "policy", **document))
+    assert await w.head() == head
