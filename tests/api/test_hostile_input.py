@@ -83,7 +83,7 @@ async def test_a_dispute_text_with_a_control_character_is_refused_and_no_project
     await brand(api)
     before = await head(api)
     answer = await api.call("POST", "/v1/me/disputes", "agent",
-                            json={"dispute": "D1", "subject": "sale:S1", "text": text})
+                            json={"subject": "sale:S1", "text": text})
     refused(answer, 422, "invalid-request")
     assert await head(api) == before
     assert await projections_halted(api) == {}
@@ -104,10 +104,10 @@ async def test_a_control_character_the_api_schema_lets_through_is_refused_by_the
 
 @pytest.mark.parametrize(("path", "who", "body", "numbers"), [
     ("/v1/me/sales", "agent",
-     {"sale": "S9", "lines": [{"sku": "TEA-01", "qty": 99_999, "unit_price": "999999999.99"}]},
+     {"lines": [{"sku": "TEA-01", "qty": 99_999, "unit_price": "999999999.99"}]},
      {"amount": "999999999.99", "limit": "100000.00"}),
     ("/v1/me/sales", "agent",
-     {"sale": "S9", "lines": [{"sku": "TEA-01", "qty": 60_000, "unit_price": "99.00"},
+     {"lines": [{"sku": "TEA-01", "qty": 60_000, "unit_price": "99.00"},
                               {"sku": "TEA-02", "qty": 60_000, "unit_price": "99.00"}]},
      {"qty": 120_000, "limit": 100_000}),
     ("/v1/products", "admin", {"sku": "TEA-09", "name": "gold", "retail_price": "999999999.99"},
@@ -131,7 +131,7 @@ async def test_a_quantity_is_an_integer_not_anything_that_looks_like_one(
     await brand(api)
     before = await head(api)
     for path, who, body in (
-        ("/v1/me/sales", "agent", {"sale": "S9", "lines": [{**TEA, "qty": qty}]}),
+        ("/v1/me/sales", "agent", {"lines": [{**TEA, "qty": qty}]}),
         ("/v1/sales", "admin", {"sale": "S9", "seller": "A1", "lines": [{**TEA, "qty": qty}]}),
         ("/v1/purchases", "admin", {"buyer": "A1", "seller": None,
                                     "lines": [{"sku": "TEA-01", "qty": qty}]}),
@@ -144,12 +144,12 @@ async def test_a_sale_above_the_price_ceiling_is_refused(api: Api) -> None:
     await brand(api)
     before = await head(api)
     answer = await api.call("POST", "/v1/me/sales", "agent",
-                            json={"sale": "S9", "lines": [{**TEA, "unit_price": "198.01"}]})
+                            json={"lines": [{**TEA, "unit_price": "198.01"}]})
     assert refused(answer, 422, "price-ceiling")["numbers"] == {
         "sku": "TEA-01", "unit_price": "198.01", "ceiling": "198.00", "retail_price": "99.00"}
     assert await head(api) == before
     ok = await api.call("POST", "/v1/me/sales", "agent",
-                        json={"sale": "S9", "lines": [{**TEA, "unit_price": "198.00"}]})
+                        json={"lines": [{**TEA, "unit_price": "198.00"}]})
     assert ok.status_code == 201, ok.text
 
 
@@ -158,10 +158,10 @@ async def test_a_sale_above_the_price_ceiling_is_refused(api: Api) -> None:
 async def test_an_agent_never_chooses_the_business_time(api: Api, path: str) -> None:
     await brand(api)
     before = await head(api)
-    body = {"/v1/me/sales": {"sale": "S9", "lines": [TEA]},
+    body = {"/v1/me/sales": {"lines": [TEA]},
             "/v1/me/sales/S1/returns": {"lines": [{"sku": "TEA-01", "qty": 1}]},
             "/v1/me/purchases": {"lines": [{"sku": "TEA-01", "qty": 1}]},
-            "/v1/me/disputes": {"dispute": "D1", "subject": "sale:S1", "text": "why"}}[path]
+            "/v1/me/disputes": {"subject": "sale:S1", "text": "why"}}[path]
     answer = await api.call("POST", path, "agent", json={**body, "at": at(365 * 70)})
     assert "at" in refused(answer, 422, "invalid-request")["detail"]
     assert await head(api) == before

@@ -118,13 +118,14 @@ def command_routes() -> list[tuple[str, list[str]]]:
     """(path, body fields) of every POST that answers CommandAccepted, from the app's own
     routes (built once, without serving)."""
     from api.app import create_app
+    from api.commands import CommandAccepted
     from config.settings import Settings
 
     app = create_app(Settings(database_url="postgresql://unused@127.0.0.1/unused", tenant="t"))
     found = []
     for r in app.routes:
         if (isinstance(r, APIRoute) and "POST" in r.methods and r.response_model is not None
-                and r.response_model.__name__ == "CommandAccepted"):
+                and issubclass(r.response_model, CommandAccepted)):
             model = r.body_field.field_info.annotation if r.body_field is not None else None
             found.append((r.path, list(getattr(model, "model_fields", {}))))
     return found
