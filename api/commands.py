@@ -122,7 +122,7 @@ async def run(
     positions."""
     # null sponsor / seller means HQ; any other null means "not given".
     fields = {k: v for k, v in fields.items() if v is not None or k in _NULL_MEANS_HQ}
-    fingerprint = _fingerprint(name, fields)
+    client_fields = dict(fields)  # fingerprinted once parsed: a lone surrogate is no UTF-8
     now = datetime.now(CST)
     if principal.agent is not None:
         fields.pop("at", None)  # an agent never chooses the business time
@@ -136,6 +136,7 @@ async def run(
         raise problem from None
     if given:
         judge(time_rules.future_time(command.at, now))  # type: ignore[attr-defined]
+    fingerprint = _fingerprint(name, client_fields)
     if if_match is not None:
         await check_if_match(services, *if_match)
     key = f"api:{principal.principal}:{idempotency_key}" if idempotency_key else None

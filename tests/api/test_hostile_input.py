@@ -5,6 +5,7 @@ running. Each recorded a command (or answered 500) before."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from datetime import datetime, timedelta
 from typing import Any
@@ -228,3 +229,14 @@ async def test_an_export_from_a_date_out_of_the_ledgers_years_is_a_422(
 ) -> None:
     answer = await api.call("GET", "/v1/exports", "regulator", params={"from": since})
     refused(answer, 422, "invalid-request")
+
+
+async def test_a_lone_surrogate_in_a_policy_document_is_malformed_not_a_500(api: Api) -> None:
+    """JSON may spell one ("\\ud800"), and Python's json takes it; UTF-8 has none."""
+    await brand(api)
+    before = await head(api)
+    body = json.dumps({"document": {"promotion": {"vip\ud800": {"own": "1.00"}}}}).encode()
+    answer = await api.client.post("/v1/policies", content=body, headers={
+        **api.auth("compliance"), "content-type": "application/json"})
+    assert refused(answer, 422, "malformed")["numbers"] == {"character": "U+D800"}
+    assert await head(api) == before
