@@ -50,7 +50,7 @@ class CitedEvent(BaseModel):
     business_time: str | None
 
 
-class ExplainedLine(CommandBody):
+class ExplainedLine(BaseModel):
     line: LinePublic
     because: str = Field(description="the line in words")
     sale_event: CitedEvent
