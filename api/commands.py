@@ -29,7 +29,8 @@ from pydantic import BaseModel, Field
 
 from api.deps import Services
 from api.errors import ApiError, ApiRule, problems
-from domain.errors import Rule
+from domain.business_time import rules as time_rules
+from domain.errors import Rule, judge
 from domain.handling import Accepted, Context
 from domain.journal import Malformed, parse_command
 from domain.periods import CST
@@ -115,16 +116,27 @@ async def run(
 ) -> JSONResponse:
     """Judge and record the journal command `name` with `fields` as `principal` says it.
 
-    `fields` are the client's; `at` defaults to now (CST). `assigned`: ids the server
-    gave (assigned_id), among `fields` and answered beside the positions."""
+    `fields` are the client's; `at` is now (CST) for an agent's own command, and for HQ's
+    unless it gives one, never ahead of now (beyond a small skew: future-time).
+    `assigned`: ids the server gave (assigned_id), among `fields` and answered beside the
+    positions."""
     # null sponsor / seller means HQ; any other null means "not given".
     fields = {k: v for k, v in fields.items() if v is not None or k in _NULL_MEANS_HQ}
-    fingerprint = _fingerprint(name, fields)
-    fields.setdefault("at", datetime.now(CST).isoformat(timespec="seconds"))
+    client_fields = dict(fields)  # fingerprinted once parsed: a lone surrogate is no UTF-8
+    now = datetime.now(CST)
+    if principal.agent is not None:
+        fields.pop("at", None)  # an agent never chooses the business time
+    given = "at" in fields
+    fields.setdefault("at", now.isoformat(timespec="seconds"))
     try:
         command = parse_command({"cmd": name, **fields})
     except Malformed as error:
-        raise ApiError(422, Rule.MALFORMED, str(error)) from None
+        problem = ApiError(422, Rule.MALFORMED, str(error))
+        problem.numbers = dict(error.numbers)
+        raise problem from None
+    if given:
+        judge(time_rules.future_time(command.at, now))  # type: ignore[attr-defined]
+    fingerprint = _fingerprint(name, client_fields)
     if if_match is not None:
         await check_if_match(services, *if_match)
     key = f"api:{principal.principal}:{idempotency_key}" if idempotency_key else None

@@ -187,7 +187,8 @@ class Agents:
             while self._running and self.requests < self.options.max_requests:
                 self._n[a] += 1
                 key = f"{self.run}-{a}-{self._n[a]}"
-                body: dict[str, object] = {"sale": f"S{key}", "customer": f"C{a}",
+                # No sale id and no time: an agent's sale is named and dated by the server.
+                body: dict[str, object] = {"customer": f"C{a}",
                                            "lines": [{"sku": "TEA-01", "qty": 1,
                                                       "unit_price": "99.00"}]}
                 sent = await self._send_until_acknowledged(connection, a, key, body)

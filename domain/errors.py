@@ -51,6 +51,7 @@ class Rule(StrEnum):
     JOIN_FEE = "join-fee"
     TIER_PRICE = "tier-price"
     PRICE_FLOOR = "price-floor"
+    PRICE_CEILING = "price-ceiling"
     BUYBACK_PRICE = "buyback-price"
     HARD_LIMIT = "hard-limit"
     PROMOTION_EVIDENCE = "promotion-evidence"
@@ -60,7 +61,12 @@ class Rule(StrEnum):
     RETURN_EXCEEDS_SALE = "return-exceeds-sale"
     NOT_RESALABLE = "not-resalable"
     BUYBACK_WINDOW = "buyback-window"
+    FUTURE_TIME = "future-time"
+    BEFORE_JOIN = "before-join"
+    BEFORE_LISTING = "before-listing"
+    BEFORE_SALE = "before-sale"
     PERIOD_CLOSED = "period-closed"
+    TOO_LATE = "too-late"
     PERIOD_OPEN = "period-open"
     POLICY_VERSION = "policy-version"
     # alerts (raised by the watchers, never a refusal)
@@ -108,6 +114,7 @@ PRECEDENCE: tuple[tuple[Rule, ...], ...] = (
         R.JOIN_FEE,
         R.TIER_PRICE,
         R.PRICE_FLOOR,
+        R.PRICE_CEILING,
         R.BUYBACK_PRICE,
         R.HARD_LIMIT,
         R.PROMOTION_EVIDENCE,
@@ -119,7 +126,12 @@ PRECEDENCE: tuple[tuple[Rule, ...], ...] = (
         R.RETURN_EXCEEDS_SALE,
         R.NOT_RESALABLE,
         R.BUYBACK_WINDOW,
+        R.FUTURE_TIME,
+        R.BEFORE_JOIN,
+        R.BEFORE_LISTING,
+        R.BEFORE_SALE,
         R.PERIOD_CLOSED,
+        R.TOO_LATE,
         R.PERIOD_OPEN,
         R.POLICY_VERSION,
     ),

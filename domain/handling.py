@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 
 from eventsourcing.domain import Aggregate
 
-from domain.errors import Refused
+from domain.business_time import rules as time_rules
+from domain.errors import Refused, judge
 from domain.events import Codec
 from domain.policy.model import Policy
 from domain.ports import Appended, EventStore, MetadataValue, NewEvent, VersionConflict
@@ -276,7 +277,14 @@ async def execute(
         try:
             await session.prefetch(prefetch)
             session.policy = await policy_at(session)
-            await decide(session)
+            late = time_rules.too_late(at, await store.clock(ctx.tenant),
+                                       session.policy.late_entry_hours)
+            try:
+                await decide(session)
+            except Refused as refused:
+                judge(refused, late)  # whichever answers first
+                raise
+            judge(late)
         except Refused:
             session.settle(recorded=False)
             seen = await _seen_before(store, ctx)

@@ -175,6 +175,10 @@ class EventStore(Protocol):
         """The last position recorded for the tenant (0 when there is none)."""
         ...
 
+    async def clock(self, tenant: str) -> datetime | None:
+        """The ledger's clock: the latest business time recorded (None: nothing yet)."""
+        ...
+
     async def recorded(self, tenant: str, idempotency_key: str) -> Appended | None:
         """What the append with this key recorded (replayed=True), or None if unseen."""
         ...

@@ -28,6 +28,7 @@ class _Tenant:
         self.keys: dict[str, Appended] = {}
         self.tracking: dict[str, int] = {}
         self.refusals: dict[str, RememberedRefusal] = {}
+        self.clock: datetime | None = None
         self.changed = asyncio.Condition()
 
 
@@ -83,6 +84,7 @@ class InMemoryEventStore:
                 hash=link(prev, position, recorded_at, digest),
             )
             t.events.append(recorded)
+            t.clock = e.business_time if t.clock is None else max(t.clock, e.business_time)
             t.versions.setdefault(e.stream, {})[e.version] = recorded
         appended = Appended(first_position, len(t.events) if events else None)
         if idempotency_key is not None:
@@ -232,6 +234,9 @@ class InMemoryEventStore:
             and (until is None or (r.recorded_at is not None and r.recorded_at < until))
         ]
         return found[:limit]
+
+    async def clock(self, tenant: str) -> datetime | None:
+        return self._tenant(tenant).clock
 
     async def follow(
         self, tenant: str, after: int = 0, *, names: Sequence[str] = ()

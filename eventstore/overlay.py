@@ -150,6 +150,12 @@ class OverlayEventStore:
     async def tracking_position(self, tenant: str, application: str) -> int | None:
         return await self.base.tracking_position(tenant, application)
 
+    async def clock(self, tenant: str) -> datetime | None:
+        """The base's clock, moved on by what the dry run recorded (too-late judges it)."""
+        times = [e.business_time for e in self._mine(tenant)]
+        base = await self.base.clock(tenant)
+        return max([*times, *([base] if base is not None else [])], default=None)
+
     async def remember_refusal(
         self, tenant: str, refusal: RememberedRefusal
     ) -> RememberedRefusal:

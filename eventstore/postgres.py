@@ -439,6 +439,13 @@ class PostgresEventStore:
             )
         return position or 0
 
+    async def clock(self, tenant: str) -> datetime | None:
+        # One step down the index events_by_business_time (tenant, business_time, …).
+        found: datetime | None = await self.pool.fetchval(
+            "SELECT max(business_time) FROM events WHERE tenant = $1", tenant
+        )
+        return found
+
     async def recorded(self, tenant: str, idempotency_key: str) -> Appended | None:
         with database_errors():
             row = await self.pool.fetchrow(

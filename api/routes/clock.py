@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
 from api.commands import CommandAccepted, run
 from api.deps import IdempotencyKey, ServicesDep, Steward
 from api.errors import problems
 from api.routes import resource
-from api.schemas.common import At
+from api.schemas.common import At, CommandBody
 
 router = resource("/v1/clock", "clock")
 
 
-class TickCreate(BaseModel):
+class TickCreate(CommandBody):
     at: At = None
 
 

@@ -9,7 +9,6 @@ nothing; `weiledger checkpoint` (or the service's timer) signs them.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, Query
@@ -18,6 +17,7 @@ from fastapi.responses import StreamingResponse
 from api.deps import RoleCheck, ServicesDep
 from api.errors import ApiError, ApiRule, problems
 from api.routes import resource
+from api.schemas.common import BusinessDate
 from eventstore.principals import Principal, Role
 from export.signing import SigningKeyError, keys_folder, load_private_key
 from export.stream import stream_export
@@ -37,10 +37,11 @@ Exporter = Annotated[Principal, Depends(RoleCheck(Role.REGULATOR, Role.AUDITOR, 
 async def export(
     services: ServicesDep,
     principal: Exporter,
-    since: Annotated[date | None, Query(alias="from", description="first business date "
-                                        "(CST); default: the ledger's beginning")] = None,
-    until: Annotated[date | None, Query(alias="to", description="last business date (CST)"
-                                        "; default: the head")] = None,
+    since: Annotated[BusinessDate | None, Query(alias="from", description="first business "
+                                                "date (CST); default: the ledger's beginning")
+                     ] = None,
+    until: Annotated[BusinessDate | None, Query(alias="to", description="last business date "
+                                                "(CST); default: the head")] = None,
 ) -> StreamingResponse:
     settings = services.settings
     try:

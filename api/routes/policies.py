@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import Path
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from api.commands import CommandAccepted, run
 from api.deps import (
@@ -22,7 +22,7 @@ from api.deps import (
 from api.errors import ApiError, ApiRule, problems
 from api.events import fields_of
 from api.routes import resource
-from api.schemas.common import AsOf, At, Page
+from api.schemas.common import AsOf, At, CommandBody, Page
 from domain.errors import Rule
 from domain.events import streams
 from domain.policy.model import DEFAULT_POLICY, to_document
@@ -31,11 +31,11 @@ router = resource("/v1/policies", "policy")
 READ = problems(401, 403, 404, 422)
 
 
-class PolicyCreate(BaseModel):
+class PolicyCreate(CommandBody):
     """The journal's `policy` command; its top-level rule fields go in `document`."""
 
     at: At = None
-    version: int | None = Field(None, ge=2, le=10_000, description="null: the next version")
+    version: StrictInt | None = Field(None, ge=2, le=10_000, description="null: the next version")
     effective_from: AsOf = Field(None, description="null: from `at`")
     document: dict[str, Any] = Field(
         description="rules to change; absent keys keep the version in force",

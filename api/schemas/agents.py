@@ -6,10 +6,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from api.schemas.common import At, Id, Money, OptionalText, Text, Tier
+from api.schemas.common import At, CommandBody, Flag, Id, Money, OptionalText, Text, Tier
 
 
-class JoinCreate(BaseModel):
+class JoinCreate(CommandBody):
     at: At = None
     agent: Id
     sponsor: Id | None = Field(description="null: joins directly under HQ")
@@ -18,7 +18,7 @@ class JoinCreate(BaseModel):
     id_number: str = Field(pattern=r"^[0-9]{17}[0-9Xx]$", examples=["110101199003071234"])
     phone: str = Field(pattern=r"^[0-9+ -]{5,20}$", examples=["13800000001"])
     fee: Money | None = Field(None, description="any fee above zero is refused (join-fee)")
-    required_purchase: bool | None = Field(None, description="true is refused (join-fee)")
+    required_purchase: Flag | None = Field(None, description="true is refused (join-fee)")
 
     def fields(self) -> dict[str, Any]:
         fields = self.model_dump(mode="json", exclude_none=True)
@@ -26,25 +26,25 @@ class JoinCreate(BaseModel):
         return fields
 
 
-class PromoteCreate(BaseModel):
+class PromoteCreate(CommandBody):
     at: At = None
     tier: Tier
 
 
-class DemoteCreate(BaseModel):
+class DemoteCreate(CommandBody):
     at: At = None
     tier: Tier
     reason: OptionalText | None = None
 
 
-class StatusCreate(BaseModel):
+class StatusCreate(CommandBody):
     """warn, suspend, reinstate, terminate."""
 
     at: At = None
     reason: OptionalText | None = None
 
 
-class ForgetCreate(BaseModel):
+class ForgetCreate(CommandBody):
     at: At = None
 
 

@@ -3,38 +3,71 @@ their UTC offset; identifiers are the brand's own."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import date, datetime
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Path
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+)
 
+from domain import bounds
 from domain.money import format_cny
 
 T = TypeVar("T")
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"  # the brand's identifiers: agents, sales, …
-Id = Annotated[str, Field(min_length=1, max_length=64, pattern=ID_PATTERN,
+Id = Annotated[str, Field(min_length=1, max_length=bounds.MAX_ID, pattern=ID_PATTERN,
                           examples=["A1"])]
-PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
-Text = Annotated[str, Field(min_length=1, max_length=500,
-                            pattern=r"^[^\x00-\x1f]*\S[^\x00-\x1f]*$")]
-OptionalText = Annotated[str, Field(max_length=500, pattern=r"^[^\x00-\x1f]*$")]
+PathId = Annotated[str, Path(min_length=1, max_length=bounds.MAX_ID, pattern=ID_PATTERN)]
+# No control character (C0, DEL, C1), as domain.bounds says and the parser checks again
+# for every way in (a lone surrogate too, which no pattern here can name). `\S` alone let
+# a NUL through: it is not a space.
+_CLEAN = r"[^\x00-\x1f\x7f-\x9f]"
+Text = Annotated[str, Field(min_length=1, max_length=bounds.MAX_TEXT,
+                            pattern=rf"^{_CLEAN}*[^\s\x00-\x1f\x7f-\x9f]{_CLEAN}*$")]
+OptionalText = Annotated[str, Field(max_length=bounds.MAX_TEXT, pattern=rf"^{_CLEAN}*$")]
 Money = Annotated[str, Field(pattern=r"^[0-9]{1,9}(\.[0-9]{1,2})?$", examples=["99.00"],
                              description="CNY as a decimal string")]
 SignedMoney = Annotated[str, Field(pattern=r"^-?[0-9]{1,9}(\.[0-9]{1,2})?$", examples=["-12.50"])]
-Qty = Annotated[int, Field(ge=1, le=100_000)]
+Qty = Annotated[StrictInt, Field(ge=1, le=bounds.MAX_QTY)]
+Flag = StrictBool
 Period = Annotated[str, Field(pattern=r"^20[0-9]{2}-(0[1-9]|1[0-2])$", examples=["2026-01"])]
 Tier = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_-]*$",
                             examples=["partner"])]
 
 
 def _plausible(at: datetime | None) -> datetime | None:
-    if at is not None and not 2000 <= at.year <= 2099:
-        raise ValueError("business time must fall in 2000..2099")
+    first, last = bounds.YEARS
+    if at is not None and not first <= at.year <= last:
+        raise ValueError(f"business time must fall in {first}..{last}")
     return at
 
 
+def _date_text(value: object) -> object:
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError("a date is written YYYY-MM-DD")
+    return value
+
+
+def _in_years(day: date) -> date:
+    first, last = bounds.YEARS
+    if not first <= day.year <= last:
+        raise ValueError(f"a business date must fall in {first}..{last}")
+    return day
+
+
+# A calendar date written YYYY-MM-DD, in the years the ledger keeps: a bare number is no
+# date (pydantic took `0` as 1970-01-01), nor is a date whose CST midnight has no UTC.
+BusinessDate = Annotated[date, BeforeValidator(_date_text), AfterValidator(_in_years)]
 At = Annotated[AwareDatetime | None, AfterValidator(_plausible), Field(
     description="business time, with its offset; default: now", examples=[None])]
 AsOf = Annotated[AwareDatetime | None, AfterValidator(_plausible)]
@@ -43,6 +76,15 @@ Cny = Annotated[str, Field(description="CNY as a decimal string", examples=["99.
 
 def cny(fen: int) -> str:
     return format_cny(int(fen))
+
+
+class CommandBody(BaseModel):
+    """A command's body: no field the command does not take. Its integers and booleans
+    are strict (Qty, Flag): an integer is an integer, never `true`, `"1"` or `1.0`; the
+    whole model cannot be, since FastAPI hands it the JSON as Python objects and a
+    strict datetime would then refuse its ISO string."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class Page(BaseModel, Generic[T]):

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from api.schemas.common import At, Id, OptionalText, SignedMoney, Text
+from api.schemas.common import At, CommandBody, Id, OptionalText, SignedMoney, Text
 
 SUBJECT = (r"^(sale:[A-Za-z0-9][A-Za-z0-9._:-]{0,63}"
            r"|(statement|period):20[0-9]{2}-(0[1-9]|1[0-2]))$")
@@ -15,17 +15,17 @@ Subject = Field(pattern=SUBJECT,
                 description="sale:<id>, statement:<YYYY-MM> or period:<YYYY-MM>")
 
 
-class AcknowledgeCreate(BaseModel):
+class AcknowledgeCreate(CommandBody):
     at: At = None
     note: OptionalText | None = None
 
 
-class ResolveAlertCreate(BaseModel):
+class ResolveAlertCreate(CommandBody):
     at: At = None
     reason: Text
 
 
-class DisputeCreate(BaseModel):
+class DisputeCreate(CommandBody):
     at: At = None
     dispute: Id
     agent: Id
@@ -33,20 +33,20 @@ class DisputeCreate(BaseModel):
     text: Text
 
 
-class MyDisputeCreate(BaseModel):
-    """An agent's dispute; its id is the server's (DisputeAccepted.dispute), as a sale's."""
+class MyDisputeCreate(CommandBody):
+    """An agent's dispute, opened now (the server's time); its id is the server's
+    (DisputeAccepted.dispute), as a sale's."""
 
-    at: At = None
     subject: str = Subject
     text: Text
 
 
-class AnswerCreate(BaseModel):
+class AnswerCreate(CommandBody):
     at: At = None
     text: Text
 
 
-class ResolveDisputeCreate(BaseModel):
+class ResolveDisputeCreate(CommandBody):
     at: At = None
     outcome: Literal["upheld", "partly-upheld", "rejected", "withdrawn"]
     adjustment: SignedMoney | None = Field(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from api.schemas.common import At
+from api.schemas.common import At, CommandBody
 
 
-class CloseCreate(BaseModel):
+class CloseCreate(CommandBody):
     at: At = None
 
 

@@ -20,6 +20,7 @@ from domain.agents.commands import (
 from domain.agents.identity import IDENTITY_SUBJECT, identity_digest, same_number
 from domain.agents.model import Agent
 from domain.agents.personal import ERASED_DATA, PersonalData, Unreadable, seal, subject, unseal
+from domain.business_time import rules as time_rules
 from domain.errors import Refused, judge
 from domain.events import create, streams, trigger
 from domain.handling import Accepted, AggregateCache, Context, Decision, Session, execute, load
@@ -102,6 +103,7 @@ class AgentService:
             rules.under_age(cmd.id_number, cmd.at),
             rules.depth_limit(s.policy, depth),
             rules.join_fee(cmd),
+            *time_rules.before_join(cmd.at, (sponsor,)),
         )
         # Judged: only now does the person's key come into being.
         key = await self.vault.key_for(ctx.tenant, subject(cmd.agent))
@@ -200,7 +202,7 @@ class AgentService:
             agent = await s.load(streams.agent(cmd.agent), Agent)
             judge(rules.unknown_agent(agent, cmd.agent))
             assert agent is not None
-            judge(check(agent))
+            judge(check(agent), *time_rules.before_join(cmd.at, (agent,)))
             trigger(agent, event, cmd.at, reason=cmd.reason)
             s.save(streams.agent(cmd.agent), agent)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from eventsourcing.domain import Aggregate
@@ -23,6 +24,7 @@ class Product(Aggregate):
             product.sku = self.sku
             product.name = self.name
             product.retail_price = self.retail_price
+            product.listed_at = self.timestamp
 
     class Priced(Event):
         TOPIC = "ProductPriced"
@@ -39,3 +41,4 @@ class Product(Aggregate):
         sku: str
         name: str
         retail_price: int
+        listed_at: datetime

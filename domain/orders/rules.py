@@ -4,9 +4,9 @@ service raises the one that answers first."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from domain.agents.model import Agent
 from domain.errors import Refused, Rule
@@ -82,23 +82,37 @@ def tier_price(
 def price_floor(
     policy: Policy, lines: tuple[OrderLine, ...], products: Mapping[str, Product]
 ) -> list[Refused | None]:
-    # 控价: compared exactly (unit >= retail x share), no rounding at the boundary.
-    found: list[Refused | None] = []
+    return [
+        Refused(Rule.PRICE_FLOOR, sku=sku, unit_price=format_cny(price),
+                floor=format_cny(bound), retail_price=format_cny(retail))
+        for sku, price, retail, bound in _priced_beyond(lines, products, policy.price_floor, -1)
+    ]
+
+
+def price_ceiling(
+    policy: Policy, lines: tuple[OrderLine, ...], products: Mapping[str, Product]
+) -> list[Refused | None]:
+    # 控价 means no gouging either, as no dumping.
+    return [
+        Refused(Rule.PRICE_CEILING, sku=sku, unit_price=format_cny(price),
+                ceiling=format_cny(bound), retail_price=format_cny(retail))
+        for sku, price, retail, bound in _priced_beyond(lines, products, policy.price_ceiling, 1)
+    ]
+
+
+def _priced_beyond(
+    lines: tuple[OrderLine, ...], products: Mapping[str, Product], share: Decimal, side: int
+) -> Iterator[tuple[str, int, int, int]]:
+    """(sku, unit price, suggested retail, bound) of each line priced below (side -1) or above
+    (side 1) `share` of the suggested retail price. Compared exactly, no rounding at
+    the boundary; the bound shown is the nearest fen on the allowed side."""
     for line in lines:
         retail = products[line.sku].retail_price
         assert line.unit_price is not None
-        if Decimal(line.unit_price) < Decimal(retail) * policy.price_floor:
-            floor = -round_fen(-Decimal(retail) * policy.price_floor)  # rounded up
-            found.append(
-                Refused(
-                    Rule.PRICE_FLOOR,
-                    sku=line.sku,
-                    unit_price=format_cny(line.unit_price),
-                    floor=format_cny(floor),
-                    retail_price=format_cny(retail),
-                )
-            )
-    return found
+        limit = Decimal(retail) * share
+        if (Decimal(line.unit_price) - limit) * side > 0:
+            rounding = ROUND_CEILING if side < 0 else ROUND_FLOOR
+            yield line.sku, line.unit_price, retail, int(limit.to_integral_value(rounding=rounding))
 
 
 # quantities and time

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from domain.agents.model import Agent
 from domain.agents.rules import agent_inactive, tier_order, unknown_agent, unknown_tier
+from domain.business_time import rules as time_rules
 from domain.errors import Refused, judge
 from domain.events import create, streams, trigger
 from domain.handling import Accepted, AggregateCache, Context, Decision, Session, execute, load
@@ -108,6 +109,8 @@ class OrderService:
                 ) if seller else None,
                 *rules.tier_price(s.policy, buyer, cmd.lines, known),
                 *(rules.insufficient_stock(seller_stock, cmd.lines) if seller else []),
+                *time_rules.before_join(cmd.at, (buyer, seller)),
+                *time_rules.before_listing(cmd.at, cmd.lines, known),
                 await period_closed(s),
             )
             lines: list[Line] = []
@@ -156,7 +159,10 @@ class OrderService:
             judge(
                 agent_inactive(seller),
                 *rules.price_floor(s.policy, cmd.lines, known),
+                *rules.price_ceiling(s.policy, cmd.lines, known),
                 *rules.insufficient_stock(stock, cmd.lines),
+                *time_rules.before_join(cmd.at, (seller,)),
+                *time_rules.before_listing(cmd.at, cmd.lines, known),
                 await period_closed(s),
             )
             lines: list[Line] = [
@@ -191,6 +197,7 @@ class OrderService:
             judge(
                 rules.return_window(s.policy, sale, cmd.at, cmd.reason, cmd.hq_approved),
                 *rules.return_exceeds_sale(sale, cmd.lines),
+                time_rules.before_sale(cmd.at, sale),
                 await period_closed(s),
             )
             lines: list[Line] = [
@@ -240,6 +247,8 @@ class OrderService:
                             "price_paid": batch.unit_price,
                         }
                     )
+            found += time_rules.before_join(cmd.at, (agent,))
+            found += time_rules.before_listing(cmd.at, cmd.lines, products)
             found.append(await period_closed(s))
             judge(*found)
             buyback = f"{cmd.agent}-B{stock.version + 1}"

@@ -39,7 +39,10 @@ class Policy:
     commission_cap: Decimal
     brackets: tuple[Bracket, ...]
     price_floor: Decimal
+    price_ceiling: Decimal  # retail unit price <= this x suggested retail (控价)
     return_days: int
+    # a command may be dated at most this many hours before the ledger's clock
+    late_entry_hours: int
     buyback_share: Decimal
     buyback_days: int
     promotion_periods: int
@@ -83,7 +86,9 @@ DEFAULT_POLICY = Policy(
     # marginal, like tax brackets: 0% to 5,000.00, 3% to 20,000.00, 5% above
     brackets=(Bracket(0, D("0")), Bracket(500_000, D("0.03")), Bracket(2_000_000, D("0.05"))),
     price_floor=D("0.90"),
+    price_ceiling=D("2.00"),
     return_days=7,
+    late_entry_hours=72,
     buyback_share=D("0.90"),
     buyback_days=365,
     promotion_periods=3,
@@ -107,7 +112,9 @@ _FIELDS = {
     "commission_cap",
     "brackets",
     "price_floor",
+    "price_ceiling",
     "return_days",
+    "late_entry_hours",
     "buyback_share",
     "buyback_days",
     "promotion_periods",
@@ -119,10 +126,17 @@ _FIELDS = {
 }
 
 
+# Counts of days, hours, levels and periods: bounded so that no rule's arithmetic with
+# them (timedelta(days=...), a window of periods) can overflow on any command.
+MAX_COUNT = 100_000
+
+
 def _int(doc: dict[str, Any], key: str, default: int) -> int:
     value = doc.get(key, default)
     if not isinstance(value, int) or isinstance(value, bool):
         raise ValueError(f"policy {key} must be an integer")
+    if not 0 <= value <= MAX_COUNT:
+        raise ValueError(f"policy {key} must be from 0 to {MAX_COUNT}")
     return value
 
 
@@ -135,6 +149,17 @@ def _bool(doc: dict[str, Any], key: str, default: bool) -> bool:
 
 def _share(doc: dict[str, Any], key: str, default: Decimal) -> Decimal:
     return parse_share(doc[key]) if key in doc else default
+
+
+def _ratio(doc: dict[str, Any], key: str, default: Decimal) -> Decimal:
+    """A multiple of a price, from 1 (the price itself) to 100 times it."""
+    if key not in doc:
+        return default
+    text = doc[key]
+    value = Decimal(text) if isinstance(text, str) and text.replace(".", "", 1).isdigit() else None
+    if value is None or not D(1) <= value <= D(100):
+        raise ValueError(f"policy {key} must be a decimal string from 1 to 100")
+    return value
 
 
 def from_document(
@@ -160,6 +185,8 @@ def from_document(
         brackets = tuple(Bracket(parse_cny(r["from"]), parse_share(r["rate"])) for r in rows)
     promotion = base.promotion
     if "promotion" in doc:
+        if not isinstance(doc["promotion"], dict):
+            raise ValueError("policy promotion must be an object of tier -> {own, downline}")
         promotion = {
             str(tier): (parse_cny(need["own"]), parse_cny(need.get("downline", "0")))
             for tier, need in doc["promotion"].items()
@@ -179,7 +206,9 @@ def from_document(
         commission_cap=_share(doc, "commission_cap", base.commission_cap),
         brackets=brackets,
         price_floor=_share(doc, "price_floor", base.price_floor),
+        price_ceiling=_ratio(doc, "price_ceiling", base.price_ceiling),
         return_days=_int(doc, "return_days", base.return_days),
+        late_entry_hours=_int(doc, "late_entry_hours", base.late_entry_hours),
         buyback_share=_share(doc, "buyback_share", base.buyback_share),
         buyback_days=_int(doc, "buyback_days", base.buyback_days),
         promotion_periods=_int(doc, "promotion_periods", base.promotion_periods),
@@ -209,7 +238,9 @@ def to_document(policy: Policy) -> dict[str, Any]:
             {"from": format_cny(b.from_fen), "rate": str(b.rate)} for b in policy.brackets
         ],
         "price_floor": str(policy.price_floor),
+        "price_ceiling": str(policy.price_ceiling),
         "return_days": policy.return_days,
+        "late_entry_hours": policy.late_entry_hours,
         "buyback_share": str(policy.buyback_share),
         "buyback_days": policy.buyback_days,
         "promotion_periods": policy.promotion_periods,

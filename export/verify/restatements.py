@@ -101,6 +101,9 @@ class ExportLog:
     async def recorded(self, tenant: str, idempotency_key: str) -> Appended | None:
         _unsupported()
 
+    async def clock(self, tenant: str) -> datetime | None:
+        _unsupported()
+
     async def tracking_position(self, tenant: str, application: str) -> int | None:
         _unsupported()
 

@@ -247,7 +247,7 @@ async def test_an_agent_gets_nothing_of_another_agent(api: Api) -> None:
                             json={"lines": [{"sku": "TEA-01", "qty": 1}]})
     assert answer.status_code == 404
     answer = await api.call("POST", "/v1/me/disputes", me,
-                            json={"dispute": "D-X", "subject": "sale:S-B1", "text": "not mine"})
+                            json={"subject": "sale:S-B1", "text": "not mine"})
     assert answer.status_code == 404
     for path in ("/v1/agents/B1", "/v1/agents/B1/stock", "/v1/sales/S-B1",
                  "/v1/statements/B1/2026-01", "/v1/disputes/D-B1", "/v1/agents/B1/timeline"):
@@ -288,10 +288,11 @@ async def test_an_agents_sale_and_dispute_ids_are_the_servers_so_no_answer_names
     """Before, A1 sending B1's sale id S-B1 or dispute id D-B1 was answered 409
     duplicate-sale / duplicate-dispute: proof that B1's records exist. Now the server
     names them (from the principal and its Idempotency-Key), and an id in the body is
-    not the client's to choose."""
+    not the client's to choose: a body naming one is refused (no unknown field)."""
     await _brand(api)
-    sale = {"sale": "S-B1", "customer": "C9",
-            "lines": [{"sku": "TEA-01", "qty": 1, "unit_price": "99.00"}]}
+    sale = {"customer": "C9", "lines": [{"sku": "TEA-01", "qty": 1, "unit_price": "99.00"}]}
+    chosen = await api.call("POST", "/v1/me/sales", "agent", json={**sale, "sale": "S-B1"})
+    assert chosen.status_code == 422 and "sale" in chosen.json()["detail"], chosen.text
     first = await api.call("POST", "/v1/me/sales", "agent", json=sale, key="k-sale")
     assert first.status_code == 201, first.text
     mine = first.json()["sale"]
@@ -303,7 +304,10 @@ async def test_an_agents_sale_and_dispute_ids_are_the_servers_so_no_answer_names
     other = await api.call("POST", "/v1/me/sales", "other-agent", json=sale, key="k-sale")
     assert other.status_code == 201 and other.json()["sale"] not in (mine, "S-B1")
     assert (await api.call("GET", f"/v1/me/sales/{mine}", "agent")).status_code == 200
-    dispute = {"dispute": "D-B1", "subject": f"sale:{mine}", "text": "my own"}
+    dispute = {"subject": f"sale:{mine}", "text": "my own"}
+    chosen = await api.call("POST", "/v1/me/disputes", "agent",
+                            json={**dispute, "dispute": "D-B1"})
+    assert chosen.status_code == 422 and "dispute" in chosen.json()["detail"], chosen.text
     opened = await api.call("POST", "/v1/me/disputes", "agent", json=dispute, key="k-d")
     assert opened.status_code == 201, opened.text
     assert opened.json()["dispute"].startswith("D-") and opened.json()["dispute"] != "D-B1"

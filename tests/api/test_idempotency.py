@@ -100,7 +100,7 @@ async def sell_until_recorded(api: Api, n: int, answers: list[str],
                               sales: list[str] | None = None) -> int:
     """The agent's sale n, sent again with its key while the answer is concurrent-change
     (as a client follows Retry-After); every answer's rule, or "201", goes to `answers`."""
-    body = {"customer": f"C{n}", "at": AT.format(12),
+    body = {"customer": f"C{n}",
             "lines": [{"sku": "TEA-01", "qty": 1, "unit_price": "99.00"}]}
     while True:
         answer = await api.call("POST", "/v1/me/sales", "agent", json=body, key=f"mine-{n}")

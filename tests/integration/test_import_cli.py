@@ -6,7 +6,6 @@ import asyncio
 import shutil
 
 import asyncpg
-import pytest
 
 from tests.conftest import ROOT, run_cli
 
@@ -92,8 +91,6 @@ async def test_a_journal_with_bad_lines_records_nothing_and_names_every_bad_line
     assert await _events(fresh_database) == 0
 
 
-@pytest.mark.xfail(strict=True, reason="control characters in a command's text: the parsing"
-                   " half of issue 17 (hostile-limits) refuses them in domain/journal.py")
 async def test_a_nul_in_a_sku_is_a_malformed_line_not_a_database_error(fresh_database, tmp_path):
     journal = tmp_path / "nul.jsonl"
     journal.write_bytes(_lines("02-stock-and-sales.jsonl")[0] + b"\n" + (

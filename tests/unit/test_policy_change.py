@@ -36,9 +36,10 @@ async def test_commands_before_a_change_are_judged_by_the_old_version_after_by_t
 
 async def test_an_import_of_old_history_meets_the_policy_of_its_time() -> None:
     w = await world()
-    # Issued in March, effective from February: tier prices changed for general agents.
+    # Issued on 2 February, effective from the 1st: tier prices changed for general
+    # agents; a purchase of 31 January comes in after it (within the late-entry allowance).
     await w.handle(
-        line("2026-03-01T09:00:00+08:00", "policy", effective_from="2026-02-01T00:00:00+08:00",
+        line("2026-02-02T08:00:00+08:00", "policy", effective_from="2026-02-01T00:00:00+08:00",
              tiers={"partner": "0.40", "general": "0.55", "first": "0.60", "vip": "0.75"})
     )  # fmt: skip
 
@@ -46,7 +47,7 @@ async def test_an_import_of_old_history_meets_the_policy_of_its_time() -> None:
         return line(at, "purchase", buyer="A2", seller="A1",
                     lines=[{"sku": "TEA-01", "qty": 1, "unit_price": price}])  # fmt: skip
 
-    assert (await w.handle(buy(JAN, "49.50"))).policy_version == 1
+    assert (await w.handle(buy("2026-01-31T12:00:00+08:00", "49.50"))).policy_version == 1
     with pytest.raises(Refused) as refused:
         await w.handle(buy(FEB, "49.50"))
     assert refused.value.rule == "tier-price"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
 
 from domain.agents.identity import mask_id_number
+from domain.business_time import rules as time_rules
 from domain.errors import RULES, Refused
 from tests.unit.world import IDS, join, line, world
 
@@ -60,6 +62,9 @@ CASES: list[tuple[str, list[str], str, dict[str, Any]]] = [
     ("price-floor", [], line(AT, "sale", sale="S2", seller="A2", customer="C",
                              lines=[{"sku": "TEA-01", "qty": 1, "unit_price": "89.09"}]),
      {"sku": "TEA-01", "unit_price": "89.09", "floor": "89.10", "retail_price": "99.00"}),
+    ("price-ceiling", [], line(AT, "sale", sale="S2", seller="A2", customer="C",
+                               lines=[{"sku": "TEA-01", "qty": 1, "unit_price": "198.01"}]),
+     {"sku": "TEA-01", "unit_price": "198.01", "ceiling": "198.00", "retail_price": "99.00"}),
     ("buyback-price", [], line(AT, "buyback", agent="A2",
                                lines=[{"sku": "TEA-01", "qty": 1, "unit_price": "44.54"}]),
      {"sku": "TEA-01", "unit_price": "44.54", "price_paid": "49.50", "minimum": "44.55"}),
@@ -83,9 +88,24 @@ CASES: list[tuple[str, list[str], str, dict[str, Any]]] = [
      {"sku": "TEA-01", "qty": 1, "eligible": 0, "days": 365}),
     ("policy-version", [], line(AT, "policy", version=5, max_depth=4),
      {"version": 5, "expected": 2}),
+    ("future-time", [], "", {}),  # judged by the API, the one door with a server clock
+    ("before-join", [], line("2026-01-05T09:59:59+08:00", "sale", sale="S2", seller="A2",
+                             lines=[{"sku": "TEA-01", "qty": 1, "unit_price": "99.00"}]),
+     {"agent": "A2", "at": "2026-01-05T01:59:59+00:00", "joined_at": "2026-01-05T02:00:00+00:00"}),
+    ("before-listing", [line(AT, "product", sku="GIN-01", name="参", retail_price="10.00")],
+     line("2026-01-11T09:00:00+08:00", "purchase", buyer="A1", seller=None,
+          lines=[{"sku": "GIN-01", "qty": 1}]),
+     {"sku": "GIN-01", "at": "2026-01-11T01:00:00+00:00",
+      "listed_at": "2026-01-12T01:00:00+00:00"}),
+    ("before-sale", [], line("2026-01-10T08:59:59+08:00", "return", sale="S1", lines=TEA),
+     {"sale": "S1", "at": "2026-01-10T00:59:59+00:00", "sold_at": "2026-01-10T01:00:00+00:00"}),
     ("period-closed", [CLOSE_JAN], line(AT, "sale", sale="S2", seller="A2", customer="C",
                                lines=[{"sku": "TEA-01", "qty": 1, "unit_price": "99.00"}]),
      {"period": "2026-01"}),
+    # the clock stands at S1's sale (2026-01-10 09:00 CST): 72 hours and a second before
+    ("too-late", [], line("2026-01-07T08:59:59+08:00", "tick"),
+     {"at": "2026-01-07T00:59:59+00:00", "clock": "2026-01-10T01:00:00+00:00",
+      "allowance_hours": 72}),
     ("period-open", [], line("2026-01-31T23:59:59+08:00", "close_period", period="2026-01"),
      {"period": "2026-01", "ends_at": "2026-01-31T16:00:00+00:00"}),
     # compliance: disputes and alerts (the watchers raise alerts; people handle them)
@@ -102,6 +122,13 @@ CASES: list[tuple[str, list[str], str, dict[str, Any]]] = [
 async def test_a_refusal_carries_its_rule_and_numbers_and_records_nothing(
     rule: str, setup: list[str], command: str, numbers: dict[str, Any]
 ) -> None:
+    if rule == "future-time":
+        refused = time_rules.future_time(datetime.fromisoformat("2026-01-12T09:05:01+08:00"),
+                                         datetime.fromisoformat(AT))
+        assert refused is not None and refused.numbers == {
+            "at": "2026-01-12T01:05:01+00:00", "now": "2026-01-12T01:00:00+00:00",
+            "skew_seconds": 300}
+        return
     w = await world(*setup)
     head = await w.head()
     with pytest.raises(Refused) as refused:

@@ -21,7 +21,6 @@ DOMAIN_DIR = Path(domain.__file__).parent
 # Codes DOMAIN.md names that the ledger does not enforce yet; each leaves this set the
 # day it gets its defining place.
 NOT_YET_ENFORCED = {
-    "price-ceiling",  # issue 17: a price ceiling, a policy setting
     "payout-late",  # no issue yet: a positive statement unpaid after the 5th
 }
 
