@@ -2,7 +2,8 @@
 
     weiledger keys init [--tenant T]            the brand's Ed25519 key, outside the database
     weiledger checkpoint [--tenant T] [--every N]   sign the ranges that are due
-    weiledger export OUT.zip [--tenant T] [--from DATE] [--to DATE]
+    weiledger export OUT.zip [--tenant T] [--from DATE] [--to DATE]   (verifies the
+        ledger and signs a checkpoint through the head first)
     weiledger verify-export FILE.zip [--expect-key FINGERPRINT]   no database needed
 
 Everything heavy is imported inside the commands: nothing is built at import time, and
@@ -72,11 +73,12 @@ def keys_init(tenant: TenantOption = None) -> None:
     typer.echo(f"fingerprint: {print_} (publish it: auditors pin it with --expect-key)")
 
 
-async def _checkpoint(store: Any, tenant: str, key: Ed25519PrivateKey, every: int) -> None:
-    from export.checkpoints import checkpoint
-
-    for cut in await checkpoint(store, tenant, key, every):
+def _signed(cuts: list[Any], folder: Path) -> None:
+    """Say what was signed, and print each receipt for whoever keeps a copy of their own."""
+    for cut in cuts:
         typer.echo(f"signed {cut.first}..{cut.last} ({cut.trigger}): root {cut.root.hex()}")
+        receipt = folder / f"{cut.last:012d}.json"
+        typer.echo(f"receipt {receipt}: {receipt.read_text(encoding='utf-8').strip()}")
 
 
 def checkpoint_command(
@@ -86,16 +88,20 @@ def checkpoint_command(
     """Sign every range that is due: each N events and each period close."""
     from eventstore.database import open_database
     from eventstore.postgres import PostgresEventStore
+    from export.checkpoints import checkpoint
+    from export.receipts import receipts_folder
 
     settings = Settings()
     name = tenant or settings.tenant
     key = _key(settings, name)
+    folder = receipts_folder(keys_dir(settings), name)
 
     async def go() -> None:
         async with open_database(settings) as pool:
             store = PostgresEventStore(pool)
             try:
-                await _checkpoint(store, name, key, every or settings.checkpoint_every)
+                _signed(await checkpoint(store, name, key, every or settings.checkpoint_every,
+                                         receipts=folder), folder)
             finally:
                 await store.close()
 
@@ -109,11 +115,13 @@ def export_command(
                                               "(CST); default: the ledger's beginning")] = None,
     until: Annotated[str | None, typer.Option("--to", help="last business date (CST); "
                                               "default: the head")] = None,
-    checkpoints: Annotated[bool, typer.Option(help="sign the due checkpoints first")] = True,
 ) -> None:
-    """Write the signed audit export of a brand (streamed; verifiable offline)."""
+    """Write the signed audit export of a brand (streamed; verifiable offline). Refuses a
+    ledger whose chain, chain head or receipts do not verify; signs through the head."""
     from eventstore.database import open_database
     from eventstore.postgres import PostgresEventStore
+    from export.guard import LedgerNotIntact, sign_head
+    from export.receipts import receipts_folder
     from export.writer import ExportError, write_export
     from projections.registry import all_projections
     from projections.runner import ProjectionRunner
@@ -128,8 +136,9 @@ def export_command(
         async with open_database(settings) as pool:
             store = PostgresEventStore(pool)
             try:
-                if checkpoints:
-                    await _checkpoint(store, name, key, settings.checkpoint_every)
+                _signed(await sign_head(pool, store, name, key, keys_dir(settings),
+                                        settings.checkpoint_every),
+                        receipts_folder(keys_dir(settings), name))
                 runner = ProjectionRunner(pool, store, all_projections())
                 await runner.ensure()
                 for model in ("tree", "alerts", "disputes"):  # the CSVs that read them
@@ -142,7 +151,7 @@ def export_command(
 
     try:
         manifest = asyncio.run(go())
-    except ExportError as error:
+    except (ExportError, LedgerNotIntact) as error:
         part.unlink(missing_ok=True)
         typer.echo(f"refused: {error}", err=True)
         raise typer.Exit(2) from error
