@@ -139,6 +139,7 @@ async def _export(url: str, tenant: str, keys: Path, out: Path, since: str | Non
 
     import asyncpg
 
+    from eventstore.kek import Kek
     from export.signing import load_private_key
     from export.writer import write_export
 
@@ -147,7 +148,8 @@ async def _export(url: str, tenant: str, keys: Path, out: Path, since: str | Non
     try:
         await conn.execute("SET ROLE weiledger_app")
         with out.open("wb") as sink:
-            await write_export(conn, tenant, sink, key,
+            # The synthetic history keeps no personal-data keys: any KEK will do.
+            await write_export(conn, tenant, sink, key, Kek.generate(),
                                since=None if since is None else date.fromisoformat(since))
     finally:
         await conn.close()

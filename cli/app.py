@@ -168,6 +168,7 @@ def import_journal(
 
     from domain.importing import run_journal
     from eventstore.database import open_database
+    from eventstore.kek import kek_files
     from eventstore.overlay import OverlayEventStore, OverlayKeyVault
     from eventstore.postgres import PostgresEventStore
     from eventstore.vault import PostgresKeyVault
@@ -179,7 +180,7 @@ def import_journal(
         async with open_database(settings) as pool:
             real = PostgresEventStore(pool)
             store: EventStore = OverlayEventStore(real) if dry_run else real
-            vault: KeyVault = PostgresKeyVault(pool)
+            vault: KeyVault = await PostgresKeyVault.open(pool, kek_files(settings))
             if dry_run:
                 vault = OverlayKeyVault(vault)
             try:

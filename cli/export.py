@@ -1,6 +1,7 @@
 """The export's commands, registered on the `weiledger` app by cli/app.py:
 
     weiledger keys init [--tenant T]            the brand's Ed25519 key, outside the database
+    weiledger keys rotate-kek                   re-wrap every personal-data key under a new KEK
     weiledger checkpoint [--tenant T] [--every N]   sign the ranges that are due
     weiledger export OUT.zip [--tenant T] [--from DATE] [--to DATE]   (verifies the
         ledger and signs a checkpoint through the head first)
@@ -25,16 +26,14 @@ from config.settings import Settings
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-keys = typer.Typer(help="the brand's signing key (Ed25519), kept outside the database",
-                   no_args_is_help=True)
+keys = typer.Typer(help="the keys kept outside the database: the brand's signing key "
+                   "(Ed25519), the personal-data key-encryption key", no_args_is_help=True)
 
 TenantOption = Annotated[str | None, typer.Option(help="brand (default: WEILEDGER_TENANT)")]
 
 
 def keys_dir(settings: Settings) -> Path:
-    from export.signing import keys_folder
-
-    return keys_folder(settings.keys_dir, settings.data_dir)
+    return settings.keys_folder()
 
 
 def _key(settings: Settings, tenant: str) -> Ed25519PrivateKey:
@@ -71,6 +70,36 @@ def keys_init(tenant: TenantOption = None) -> None:
     typer.echo(f"key: {path} (mode 0600; keep it out of backups of the database)")
     typer.echo(f"public key: {path.with_suffix('.pub.pem')}")
     typer.echo(f"fingerprint: {print_} (publish it: auditors pin it with --expect-key)")
+
+
+@keys.command("rotate-kek")
+def keys_rotate_kek() -> None:
+    """Re-wrap every personal-data key under a new key-encryption key, then delete the
+    old KEK: no event is touched, and every copy of the database taken before holds
+    keys that nothing opens any more (rotate after a forget, then take a new backup)."""
+    from eventstore.database import connection, postgres_url
+    from eventstore.kek import KekError, kek_files
+    from eventstore.migrate import migrate
+    from eventstore.vault import rotate_kek, wrap_legacy_keys
+
+    settings = Settings()
+    files = kek_files(settings)
+
+    async def go(url: str) -> tuple[str, str, int]:
+        async with connection(url, settings.describe_database()) as conn:  # the owner
+            await migrate(conn)
+            await wrap_legacy_keys(conn, files)
+            return await rotate_kek(conn, files)
+
+    try:
+        with postgres_url(settings) as url:
+            old, new, count = asyncio.run(go(url))
+    except KekError as error:
+        typer.echo(f"refused: {error}", err=True)
+        raise typer.Exit(2) from error
+    typer.echo(f"re-wrapped {count} personal data key(s): KEK {old} -> {new}")
+    typer.echo(f"KEK {old} deleted from {files.where()}; new: {files.folder / files.name_of(new)}")
+    typer.echo("take a new backup of the database now, and keep the KEK apart from it")
 
 
 def _signed(cuts: list[Any], folder: Path) -> None:
@@ -119,7 +148,9 @@ def export_command(
     """Write the signed audit export of a brand (streamed; verifiable offline). Refuses a
     ledger whose chain, chain head or receipts do not verify; signs through the head."""
     from eventstore.database import open_database
+    from eventstore.kek import KekError, kek_files
     from eventstore.postgres import PostgresEventStore
+    from eventstore.vault import current_kek
     from export.guard import LedgerNotIntact, sign_head
     from export.receipts import receipts_folder
     from export.writer import ExportError, write_export
@@ -145,13 +176,15 @@ def export_command(
                     await runner.catch_up(runner.projection(model))
                 async with pool.acquire() as conn:
                     with part.open("wb") as sink:
-                        return await write_export(conn, name, sink, key, since=first, until=last)
+                        return await write_export(conn, name, sink, key,
+                                                  await current_kek(conn, kek_files(settings)),
+                                                  since=first, until=last)
             finally:
                 await store.close()
 
     try:
         manifest = asyncio.run(go())
-    except (ExportError, LedgerNotIntact) as error:
+    except (ExportError, LedgerNotIntact, KekError) as error:
         part.unlink(missing_ok=True)
         typer.echo(f"refused: {error}", err=True)
         raise typer.Exit(2) from error

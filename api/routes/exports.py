@@ -20,9 +20,11 @@ from fastapi.responses import StreamingResponse
 from api.deps import RoleCheck, ServicesDep
 from api.errors import ApiError, ApiRule, problems
 from api.routes import resource
+from eventstore.kek import kek_files
 from eventstore.principals import Principal, Role
+from eventstore.vault import current_kek
 from export.guard import LedgerNotIntact, sign_head
-from export.signing import SigningKeyError, keys_folder, load_private_key
+from export.signing import SigningKeyError, load_private_key
 from export.stream import stream_export
 from export.writer import ExportError, resolve_range
 
@@ -46,7 +48,7 @@ async def export(
                                         "; default: the head")] = None,
 ) -> StreamingResponse:
     settings = services.settings
-    keys = keys_folder(settings.keys_dir, settings.data_dir)
+    keys = settings.keys_folder()
     try:
         key = load_private_key(keys, principal.tenant)
     except SigningKeyError as error:
@@ -56,6 +58,7 @@ async def export(
             await resolve_range(conn, principal.tenant, since, until)
         except ExportError as error:
             raise ApiError(404, ApiRule.NOTHING_TO_EXPORT, str(error)) from error
+        kek = await current_kek(conn, kek_files(settings))  # opens the masked names
     try:
         await sign_head(services.pool, services.store, principal.tenant, key, keys,
                         settings.checkpoint_every)
@@ -63,7 +66,7 @@ async def export(
         raise ApiError(409, ApiRule.LEDGER_NOT_INTACT, str(error)) from error
     name = f"weiledger-{principal.tenant}-{since or 'start'}-{until or 'head'}.zip"
     return StreamingResponse(
-        stream_export(services.pool, principal.tenant, key, since=since, until=until),
+        stream_export(services.pool, principal.tenant, key, kek, since=since, until=until),
         media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
