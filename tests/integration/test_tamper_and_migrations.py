@@ -6,7 +6,6 @@ such a ledger), and migrations that refuse edits."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import shutil
 from datetime import UTC, datetime
@@ -17,13 +16,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from domain.ports import NewEvent
-from eventstore.chain import expected_hash
 from eventstore.database import create_pool
 from eventstore.migrate import MIGRATIONS, MigrationError, migrate
-from eventstore.postgres import COLUMNS, PostgresEventStore, row_to_event
+from eventstore.postgres import PostgresEventStore
 from export.merkle import merkle_root
 from export.signing import checkpoint_message
 from tests.conftest import run_cli
+from tests.export.conftest import rewrite_history
 from tests.support import eventually
 
 AT = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
@@ -161,33 +160,8 @@ async def test_a_dropped_middle_event_is_named_by_the_chain_and_the_receipts(ins
     assert "position 7 follows 5" in await insider.export_refused(tmp_path)
 
 
-async def rewrite_from(url: str, tenant: str, position: int) -> None:
-    """What an insider with time does: change one event, then recompute every hash
-    after it and the chain head, so the chain alone verifies."""
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute("SET session_replication_role = replica")
-        rows = await conn.fetch(f"SELECT {COLUMNS} FROM events WHERE tenant = $1"
-                                " AND position >= $2 ORDER BY position", tenant, position)
-        prev = None
-        for row in rows:
-            event = row_to_event(row)
-            if event.position == position:
-                event = dataclasses.replace(event, payload=b'{"n": 999}')
-            if prev is not None:
-                event = dataclasses.replace(event, prev_hash=prev)
-            event = dataclasses.replace(event, hash=expected_hash(event))
-            await conn.execute("UPDATE events SET payload = $3, prev_hash = $4, hash = $5"
-                               " WHERE tenant = $1 AND position = $2", tenant, event.position,
-                               event.payload, event.prev_hash, event.hash)
-            prev = event.hash
-        await conn.execute("UPDATE chain_heads SET hash = $2 WHERE tenant = $1", tenant, prev)
-    finally:
-        await conn.close()
-
-
 async def test_a_full_rewrite_passes_the_chain_and_is_located_by_the_receipts(insider, tmp_path):
-    await rewrite_from(insider.url, "brand-a", 6)
+    await rewrite_history(insider.url, "brand-a", 6, lambda fields: fields.update(n=999))
     alone = await insider.cli("db", "verify-chain")
     assert alone.returncode == 0 and "intact" in alone.stdout  # every hash recomputed
     done = await insider.verify()
@@ -199,7 +173,7 @@ async def test_a_full_rewrite_passes_the_chain_and_is_located_by_the_receipts(in
 
 async def test_a_forged_receipt_is_refused_as_such(insider):
     """A receipt for the rewritten log, signed by a key that is not the brand's."""
-    await rewrite_from(insider.url, "brand-a", 6)
+    await rewrite_history(insider.url, "brand-a", 6, lambda fields: fields.update(n=999))
     conn = await asyncpg.connect(insider.url)
     try:
         hashes = [bytes(r["hash"]) for r in await conn.fetch(
