@@ -49,6 +49,7 @@ class ApiRule(StrEnum):
     HTTP_ERROR = "http-error"
     IDEMPOTENCY_KEY_REUSED = "idempotency-key-reused"
     INVALID_REQUEST = "invalid-request"
+    LEDGER_NOT_INTACT = "ledger-not-intact"
     METHOD_NOT_ALLOWED = "method-not-allowed"
     NOTHING_TO_EXPORT = "nothing-to-export"
     NOT_READY = "not-ready"

@@ -25,6 +25,7 @@ from config.settings import Settings
 from domain.handling import SharedAggregateCache
 from domain.ledger import Ledger
 from eventstore.database import open_database
+from eventstore.kek import kek_files
 from eventstore.postgres import PostgresEventStore
 from eventstore.vault import PostgresKeyVault
 from projections.background import Background
@@ -83,7 +84,8 @@ class Startup:
         self._opened.push_async_callback(store.close)
         # Requests run concurrently: the shared cache lends each aggregate to one
         # request at a time, and every request reads what was recorded since.
-        ledger = Ledger(store, PostgresKeyVault(pool), SharedAggregateCache())
+        vault = await PostgresKeyVault.open(pool, kek_files(settings))
+        ledger = Ledger(store, vault, SharedAggregateCache())
         workers = Background(pool, store, settings.tenant)
         if self.background:
             await workers.start()

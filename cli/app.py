@@ -6,7 +6,7 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -168,6 +168,7 @@ def import_journal(
 
     from domain.importing import run_journal
     from eventstore.database import open_database
+    from eventstore.kek import kek_files
     from eventstore.overlay import OverlayEventStore, OverlayKeyVault
     from eventstore.postgres import PostgresEventStore
     from eventstore.vault import PostgresKeyVault
@@ -179,7 +180,7 @@ def import_journal(
         async with open_database(settings) as pool:
             real = PostgresEventStore(pool)
             store: EventStore = OverlayEventStore(real) if dry_run else real
-            vault: KeyVault = PostgresKeyVault(pool)
+            vault: KeyVault = await PostgresKeyVault.open(pool, kek_files(settings))
             if dry_run:
                 vault = OverlayKeyVault(vault)
             try:
@@ -252,26 +253,64 @@ def db_migrate() -> None:
     typer.echo("applied: " + ", ".join(applied) if applied else "up to date")
 
 
+def _receipt_keys(folder: Path, tenant: str | None,
+                  faults: list[str]) -> list[tuple[str, Path, Any]]:
+    """Each tenant folder of receipts with the brand's public key that checks them (from
+    the keys folder, never from the receipts: a forger would bring their own)."""
+    from export.signing import SigningKeyError, key_path, load_public_pem
+
+    keys = export_commands.keys_dir(Settings())
+    found: list[tuple[str, Path, Any]] = []
+    for each in sorted(p for p in folder.iterdir() if p.is_dir()):
+        if tenant is not None and each.name != tenant:
+            continue
+        try:
+            pem = key_path(keys, each.name).with_suffix(".pub.pem").read_bytes()
+            found.append((each.name, each, load_public_pem(pem)))
+        except (OSError, SigningKeyError) as error:
+            faults.append(f"tenant {each.name}: no public key to check its receipts ({error})")
+    return found
+
+
 @db.command("verify-chain")
 def db_verify_chain(
     tenant: Annotated[str | None, typer.Option(help="one tenant only")] = None,
+    receipts: Annotated[Path | None, typer.Option(
+        file_okay=False, help="also hold the log against the signed receipts in DIR "
+        "(<keys>/receipts: one folder per tenant)")] = None,
 ) -> None:
-    """Recompute every event hash; name the position where the chain breaks."""
+    """Recompute every event hash; name the position where the chain breaks. With
+    --receipts, name the first position where the log departs from a signed receipt
+    (a truncation, a deleted tail, a rewrite with every hash recomputed)."""
     from eventstore.verify import ChainReport, verify_chain
 
     settings = Settings()
+    faults: list[str] = []
+    held = [] if receipts is None else _receipt_keys(receipts, tenant, faults)
 
     async def go(url: str) -> ChainReport:
+        from export.receipts import check_receipts
+
         async with connection(url, settings.describe_database()) as conn:
-            return await verify_chain(conn, tenant)
+            report = await verify_chain(conn, tenant)
+            for name, folder, public in held:
+                found = await check_receipts(conn, name, folder, public)
+                faults.extend(found.faults)
+                typer.echo(f"held tenant {name} against {found.receipts} receipt(s), "
+                           f"through position {found.covered}")
+            return report
 
     with postgres_url(settings) as url:
         report = asyncio.run(go(url))
     for fault in report.breaks:
         typer.echo(f"BROKEN {fault}", err=True)
+    for text in faults:
+        typer.echo(f"BROKEN {text}", err=True)
     typer.echo(f"checked {report.events} events of {report.tenants} tenant(s): "
-               + ("intact" if report.intact else f"{len(report.breaks)} break(s)"))
-    if not report.intact:
+               + ("intact" if report.intact else f"{len(report.breaks)} break(s)")
+               + ("" if receipts is None else
+                  "; receipts " + ("agree" if not faults else f"{len(faults)} disagreement(s)")))
+    if not report.intact or faults:
         sys.exit(1)
 
 

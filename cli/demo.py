@@ -23,6 +23,7 @@ from cli.journal_generator import SKU, Journal, id_number
 from config.settings import Settings
 from domain.importing import run_journal
 from eventstore.database import open_database
+from eventstore.kek import kek_files
 from eventstore.postgres import PostgresEventStore
 from eventstore.principals import Role, create_principal, issue_token
 from eventstore.vault import PostgresKeyVault
@@ -92,7 +93,8 @@ async def _prepare(settings: Settings, commands: int) -> None:
                       " the ledger's rules (a few minutes, once)", flush=True)
                 with tqdm(total=commands, unit="cmd", file=sys.stderr) as bar:
                     summary = await run_journal(
-                        store, PostgresKeyVault(pool), tenant, DemoJournal(commands).lines(),
+                        store, await PostgresKeyVault.open(pool, kek_files(settings)), tenant,
+                        DemoJournal(commands).lines(),
                         progress=bar.update, actor="demo",
                     )
                 print(summary.describe().splitlines()[0], flush=True)

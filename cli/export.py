@@ -1,8 +1,10 @@
 """The export's commands, registered on the `weiledger` app by cli/app.py:
 
     weiledger keys init [--tenant T]            the brand's Ed25519 key, outside the database
+    weiledger keys rotate-kek                   re-wrap every personal-data key under a new KEK
     weiledger checkpoint [--tenant T] [--every N]   sign the ranges that are due
-    weiledger export OUT.zip [--tenant T] [--from DATE] [--to DATE]
+    weiledger export OUT.zip [--tenant T] [--from DATE] [--to DATE]   (verifies the
+        ledger and signs a checkpoint through the head first)
     weiledger verify-export FILE.zip [--expect-key FINGERPRINT]   no database needed
 
 Everything heavy is imported inside the commands: nothing is built at import time, and
@@ -24,16 +26,14 @@ from config.settings import Settings
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-keys = typer.Typer(help="the brand's signing key (Ed25519), kept outside the database",
-                   no_args_is_help=True)
+keys = typer.Typer(help="the keys kept outside the database: the brand's signing key "
+                   "(Ed25519), the personal-data key-encryption key", no_args_is_help=True)
 
 TenantOption = Annotated[str | None, typer.Option(help="brand (default: WEILEDGER_TENANT)")]
 
 
 def keys_dir(settings: Settings) -> Path:
-    from export.signing import keys_folder
-
-    return keys_folder(settings.keys_dir, settings.data_dir)
+    return settings.keys_folder()
 
 
 def _key(settings: Settings, tenant: str) -> Ed25519PrivateKey:
@@ -72,11 +72,42 @@ def keys_init(tenant: TenantOption = None) -> None:
     typer.echo(f"fingerprint: {print_} (publish it: auditors pin it with --expect-key)")
 
 
-async def _checkpoint(store: Any, tenant: str, key: Ed25519PrivateKey, every: int) -> None:
-    from export.checkpoints import checkpoint
+@keys.command("rotate-kek")
+def keys_rotate_kek() -> None:
+    """Re-wrap every personal-data key under a new key-encryption key, then delete the
+    old KEK: no event is touched, and every copy of the database taken before holds
+    keys that nothing opens any more (rotate after a forget, then take a new backup)."""
+    from eventstore.database import connection, postgres_url
+    from eventstore.kek import KekError, kek_files
+    from eventstore.migrate import migrate
+    from eventstore.vault import rotate_kek, wrap_legacy_keys
 
-    for cut in await checkpoint(store, tenant, key, every):
+    settings = Settings()
+    files = kek_files(settings)
+
+    async def go(url: str) -> tuple[str, str, int]:
+        async with connection(url, settings.describe_database()) as conn:  # the owner
+            await migrate(conn)
+            await wrap_legacy_keys(conn, files)
+            return await rotate_kek(conn, files)
+
+    try:
+        with postgres_url(settings) as url:
+            old, new, count = asyncio.run(go(url))
+    except KekError as error:
+        typer.echo(f"refused: {error}", err=True)
+        raise typer.Exit(2) from error
+    typer.echo(f"re-wrapped {count} personal data key(s): KEK {old} -> {new}")
+    typer.echo(f"KEK {old} deleted from {files.where()}; new: {files.folder / files.name_of(new)}")
+    typer.echo("take a new backup of the database now, and keep the KEK apart from it")
+
+
+def _signed(cuts: list[Any], folder: Path) -> None:
+    """Say what was signed, and print each receipt for whoever keeps a copy of their own."""
+    for cut in cuts:
         typer.echo(f"signed {cut.first}..{cut.last} ({cut.trigger}): root {cut.root.hex()}")
+        receipt = folder / f"{cut.last:012d}.json"
+        typer.echo(f"receipt {receipt}: {receipt.read_text(encoding='utf-8').strip()}")
 
 
 def checkpoint_command(
@@ -86,16 +117,20 @@ def checkpoint_command(
     """Sign every range that is due: each N events and each period close."""
     from eventstore.database import open_database
     from eventstore.postgres import PostgresEventStore
+    from export.checkpoints import checkpoint
+    from export.receipts import receipts_folder
 
     settings = Settings()
     name = tenant or settings.tenant
     key = _key(settings, name)
+    folder = receipts_folder(keys_dir(settings), name)
 
     async def go() -> None:
         async with open_database(settings) as pool:
             store = PostgresEventStore(pool)
             try:
-                await _checkpoint(store, name, key, every or settings.checkpoint_every)
+                _signed(await checkpoint(store, name, key, every or settings.checkpoint_every,
+                                         receipts=folder), folder)
             finally:
                 await store.close()
 
@@ -109,11 +144,15 @@ def export_command(
                                               "(CST); default: the ledger's beginning")] = None,
     until: Annotated[str | None, typer.Option("--to", help="last business date (CST); "
                                               "default: the head")] = None,
-    checkpoints: Annotated[bool, typer.Option(help="sign the due checkpoints first")] = True,
 ) -> None:
-    """Write the signed audit export of a brand (streamed; verifiable offline)."""
+    """Write the signed audit export of a brand (streamed; verifiable offline). Refuses a
+    ledger whose chain, chain head or receipts do not verify; signs through the head."""
     from eventstore.database import open_database
+    from eventstore.kek import KekError, kek_files
     from eventstore.postgres import PostgresEventStore
+    from eventstore.vault import current_kek
+    from export.guard import LedgerNotIntact, sign_head
+    from export.receipts import receipts_folder
     from export.writer import ExportError, write_export
     from projections.registry import all_projections
     from projections.runner import ProjectionRunner
@@ -128,21 +167,24 @@ def export_command(
         async with open_database(settings) as pool:
             store = PostgresEventStore(pool)
             try:
-                if checkpoints:
-                    await _checkpoint(store, name, key, settings.checkpoint_every)
+                _signed(await sign_head(pool, store, name, key, keys_dir(settings),
+                                        settings.checkpoint_every),
+                        receipts_folder(keys_dir(settings), name))
                 runner = ProjectionRunner(pool, store, all_projections())
                 await runner.ensure()
                 for model in ("tree", "alerts", "disputes"):  # the CSVs that read them
                     await runner.catch_up(runner.projection(model))
                 async with pool.acquire() as conn:
                     with part.open("wb") as sink:
-                        return await write_export(conn, name, sink, key, since=first, until=last)
+                        return await write_export(conn, name, sink, key,
+                                                  await current_kek(conn, kek_files(settings)),
+                                                  since=first, until=last)
             finally:
                 await store.close()
 
     try:
         manifest = asyncio.run(go())
-    except ExportError as error:
+    except (ExportError, LedgerNotIntact, KekError) as error:
         part.unlink(missing_ok=True)
         typer.echo(f"refused: {error}", err=True)
         raise typer.Exit(2) from error

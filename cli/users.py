@@ -11,6 +11,7 @@ import typer
 from config.settings import Settings
 from domain.agents.service import AgentService
 from eventstore.database import Pool, open_database
+from eventstore.kek import kek_files
 from eventstore.postgres import PostgresEventStore
 from eventstore.principals import (
     Issued,
@@ -51,7 +52,8 @@ async def _agent_may_have_token(pool: Pool, tenant: str, agent: str) -> None:
     working once it is forgotten: api.tokens)."""
     store = PostgresEventStore(pool)
     try:
-        found = await AgentService(store, PostgresKeyVault(pool)).get(tenant, agent)
+        vault = await PostgresKeyVault.open(pool, kek_files(Settings()))
+        found = await AgentService(store, vault).get(tenant, agent)
     finally:
         await store.close()
     if found is None:

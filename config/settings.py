@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The process leading the background holds three connections for good (its lock, the
@@ -31,15 +31,22 @@ class Settings(BaseSettings):
     port: int = 8000
     pool_size: int = Field(default=10, ge=MIN_POOL_SIZE)  # connections per process
     workers: int = Field(default=1, ge=1)  # processes serving requests (`weiledger serve`)
-    # The brands' Ed25519 signing keys (export): outside the database on purpose.
-    # None: data_dir/keys.
+    # The brands' Ed25519 signing keys (export), the checkpoints' receipts and the
+    # personal-data key-encryption key: outside the database on purpose. None:
+    # data_dir/keys.
     keys_dir: Path | None = None
+    # The key-encryption key (base64 of 32 bytes) from a secret manager, instead of the
+    # file <keys>/personal-data-<id>.kek (eventstore/kek.py).
+    kek: SecretStr | None = None
     checkpoint_every: int = 10_000  # events per signed checkpoint
     # The longest lifetime `weiledger users` gives a token, in days.
     token_max_days: float = Field(default=TOKEN_MAX_DAYS, gt=0, le=3650)
     # /ready answers 503 while a read model is more than this many events behind the
     # log (a caught-up service lags a round of PACE: tens of events under load).
     ready_max_lag: int = Field(default=10_000, ge=0)
+
+    def keys_folder(self) -> Path:
+        return self.keys_dir if self.keys_dir is not None else self.data_dir / "keys"
 
     def describe_database(self) -> str:
         """Where the data lives, without credentials (safe to log and to show on /health)."""

@@ -121,11 +121,20 @@ async def close_pool(pool: asyncpg.Pool) -> None:
 
 async def _migrate_and_pool(settings: Settings, url: str) -> asyncpg.Pool:
     where = settings.describe_database()
+    from eventstore.kek import kek_files
+    from eventstore.vault import wrap_legacy_keys
+
     async with connection(url, where) as conn:
         try:
             await migrate(conn)
         except UNAVAILABLE as error:
             raise DatabaseUnavailable(reason(error), where) from error
+        # A database from before migration 010 holds personal-data keys unwrapped:
+        # they are wrapped now, before anything reads them (nothing to do otherwise).
+        wrapped = await wrap_legacy_keys(conn, kek_files(settings))
+        if wrapped:
+            log.warning("wrapped %s personal data key(s) stored unwrapped with the KEK",
+                        wrapped)
     try:
         return await create_pool(url, app_role=settings.app_role, size=settings.pool_size)
     except CONNECT_ERRORS as error:

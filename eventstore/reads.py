@@ -102,3 +102,15 @@ async def hashes(db: Reader, tenant: str,
         tenant, list(positions),
     )
     return {r["position"]: (bytes(r["prev_hash"]), bytes(r["hash"])) for r in rows}
+
+
+async def positioned_hashes(db: Reader, tenant: str, *, after: int, upto: int,
+                            limit: int) -> list[tuple[int, bytes]]:
+    """(position, hash) of the events after `after` up to `upto`, in log order (the
+    receipts hold them against what they signed)."""
+    rows = await db.fetch(
+        "SELECT position, hash FROM events WHERE tenant = $1 AND position > $2"
+        " AND position <= $3 ORDER BY position LIMIT $4",
+        tenant, after, upto, limit,
+    )
+    return [(r["position"], bytes(r["hash"])) for r in rows]

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import asyncpg
-
 from eventstore.chain import ChainBreak, ChainVerifier
+from eventstore.database import Conn
 from eventstore.postgres import COLUMNS, row_to_event
 
 
@@ -21,7 +20,7 @@ class ChainReport:
         return not self.breaks
 
 
-async def verify_chain(conn: asyncpg.Connection, tenant: str | None = None) -> ChainReport:
+async def verify_chain(conn: Conn, tenant: str | None = None) -> ChainReport:
     """Walk the events of every tenant (or one) in position order, from a cursor."""
     report = ChainReport()
     heads = {

@@ -12,13 +12,19 @@ Ranges never overlap and leave no gap: checkpoint k starts right after checkpoin
 ends, and the append expects version k of the stream, so two checkpointers racing on one
 tenant get a VersionConflict for the loser, which reloads and carries on from the
 winner's range. A checkpoint event is itself an event of the chain, covered by the next
-range. The tail after the last cut waits for the next pass (or `through_head=True`).
+range. The tail after the last cut waits for the next pass (or `through_head=True`,
+which `weiledger export` and GET /v1/exports ask for: an export ends on a signed root).
+
+With `receipts`, each checkpoint appended is also written there (export/receipts.py),
+outside the database, with the chain hashes it covers.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -32,6 +38,7 @@ from export.format import (
     read_checkpoint,
 )
 from export.merkle import MerkleBuilder
+from export.receipts import write_receipt
 from export.signing import checkpoint_message, fingerprint
 
 DEFAULT_EVERY = 10_000
@@ -45,7 +52,8 @@ class Cut:
     last: int
     root: bytes
     business_time: datetime  # the last covered event's, so the checkpoint moves no clock
-    trigger: str  # "every" or "period-close"
+    trigger: str  # "every", "period-close" or "head"
+    hashes: bytes = b""  # the covered events' chain hashes, for the receipt
 
 
 async def last_checkpoint(store: EventStore, tenant: str) -> tuple[int, int]:
@@ -59,14 +67,16 @@ async def last_checkpoint(store: EventStore, tenant: str) -> tuple[int, int]:
 async def _cuts(store: EventStore, tenant: str, after: int, head: int, every: int,
                 through_head: bool) -> list[Cut]:
     cuts: list[Cut] = []
-    tree, first, closing = MerkleBuilder(), after + 1, False
+    tree, first, closing, hashes = MerkleBuilder(), after + 1, False, bytearray()
     last: RecordedEvent | None = None
+    signed_only = True  # the tail holds nothing but checkpoints: no need to sign it
 
     def cut(trigger: str) -> None:
-        nonlocal tree, first
+        nonlocal tree, first, hashes
         assert last is not None
-        cuts.append(Cut(first, last.position, tree.root(), last.business_time, trigger))
-        tree, first = MerkleBuilder(), last.position + 1
+        cuts.append(Cut(first, last.position, tree.root(), last.business_time, trigger,
+                        bytes(hashes)))
+        tree, first, hashes = MerkleBuilder(), last.position + 1, bytearray()
 
     position = after
     while position < head:
@@ -80,16 +90,18 @@ async def _cuts(store: EventStore, tenant: str, after: int, head: int, every: in
                 cut("period-close")
             closing = (closing and event.name == "StatementIssued") or event.name == "PeriodClosed"
             tree.add(event.hash)
+            hashes += event.hash
+            signed_only = signed_only and event.name == CHECKPOINT_EVENT
             last = event
             if tree.count == every:
                 cut("every")
         position = page[-1].position
-    if tree.count and (closing or through_head):
+    if tree.count and (closing or (through_head and not signed_only)):
         cut("period-close" if closing else "head")
     return cuts
 
 
-def _event(tenant: str, key: Ed25519PrivateKey, version: int, c: Cut) -> NewEvent:
+def _fields(tenant: str, key: Ed25519PrivateKey, c: Cut) -> dict[str, Any]:
     signature = key.sign(checkpoint_message(tenant, c.first, c.last, c.root))
     fields: dict[str, Any] = {
         "tenant": tenant,
@@ -103,6 +115,10 @@ def _event(tenant: str, key: Ed25519PrivateKey, version: int, c: Cut) -> NewEven
         "trigger": c.trigger,
         "signed_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    return fields
+
+
+def _event(version: int, c: Cut, fields: dict[str, Any]) -> NewEvent:
     return NewEvent(
         stream=CHECKPOINT_STREAM,
         version=version,
@@ -114,8 +130,10 @@ def _event(tenant: str, key: Ed25519PrivateKey, version: int, c: Cut) -> NewEven
 
 
 async def checkpoint(store: EventStore, tenant: str, key: Ed25519PrivateKey,
-                     every: int = DEFAULT_EVERY, *, through_head: bool = False) -> list[Cut]:
-    """Sign every range due since the last checkpoint; returns the ranges appended."""
+                     every: int = DEFAULT_EVERY, *, through_head: bool = False,
+                     receipts: Path | None = None) -> list[Cut]:
+    """Sign every range due since the last checkpoint; returns the ranges appended.
+    `receipts`: the folder their receipts go to (written once the append committed)."""
     if every < 1:
         raise ValueError("every must be at least 1")
     for _attempt in range(ATTEMPTS):
@@ -124,10 +142,15 @@ async def checkpoint(store: EventStore, tenant: str, key: Ed25519PrivateKey,
         cuts = await _cuts(store, tenant, after, head, every, through_head)
         if not cuts:
             return []
-        events = [_event(tenant, key, version + n, c) for n, c in enumerate(cuts, start=1)]
+        signed = [_fields(tenant, key, c) for c in cuts]
+        events = [_event(version + n, c, fields)
+                  for n, (c, fields) in enumerate(zip(cuts, signed, strict=True), start=1)]
         try:
             await store.append(tenant, events)
         except VersionConflict:
             continue  # another checkpointer signed first: start from its ranges
+        if receipts is not None:
+            for c, fields in zip(cuts, signed, strict=True):
+                await asyncio.to_thread(write_receipt, receipts, fields, c.hashes)
         return cuts
     raise VersionConflict(f"{CHECKPOINT_STREAM} of {tenant} after {ATTEMPTS} attempts")

@@ -34,11 +34,6 @@ class SigningKeyError(Exception):
     """No key, a key in the way, or a file that is not an Ed25519 key."""
 
 
-def keys_folder(keys_dir: Path | None, data_dir: Path) -> Path:
-    """Settings.keys_dir, or <data_dir>/keys by default."""
-    return keys_dir if keys_dir is not None else data_dir / "keys"
-
-
 def key_path(keys_dir: Path, tenant: str) -> Path:
     if not _SAFE_TENANT.match(tenant):  # the tenant names a file: no "/" or ".." in it
         raise SigningKeyError(f"tenant {tenant!r} cannot name a key file")

@@ -20,6 +20,7 @@ from domain.events import Codec, streams
 from domain.ports import RecordedEvent, RememberedRefusal
 from eventstore import reads, refusals
 from eventstore.database import Conn
+from eventstore.kek import Kek
 from eventstore.vault import keys_of
 from export.format import CHECKPOINT_EVENT, CST_COLUMN, cny, cst_cell, read_checkpoint
 from projections import progress
@@ -81,29 +82,30 @@ def events(conn: Conn, tenant: str, first: int, last: int,
     return reads.scan(conn, tenant, first, last, names, prefetch=PREFETCH)
 
 
-async def agents(conn: Conn, tenant: str, last: int) -> AsyncIterator[Row]:
-    """The tree as it stood at `last`, with personal data masked, or erased if forgotten."""
+async def agents(conn: Conn, tenant: str, last: int, kek: Kek) -> AsyncIterator[Row]:
+    """The tree as it stood at `last`, with personal data masked, or erased if forgotten.
+    `kek` opens the wrapped personal-data keys (eventstore/kek.py)."""
     if not await progress.exists(conn, "rm_tree.nodes"):
         return
     page: list[Any] = []
     async for node in nodes_at(conn, tenant, last, prefetch=PREFETCH):
         page.append(node)
         if len(page) == PREFETCH:
-            for row in await _masked(conn, tenant, page):
+            for row in await _masked(conn, tenant, page, kek):
                 yield row
             page = []
-    for row in await _masked(conn, tenant, page):
+    for row in await _masked(conn, tenant, page, kek):
         yield row
 
 
-async def _masked(conn: Conn, tenant: str, nodes: list[Any]) -> list[Row]:
+async def _masked(conn: Conn, tenant: str, nodes: list[Any], kek: Kek) -> list[Row]:
     """Each node's row with its personal data masked: the join event (version 1 of the
     agent's stream) holds the sealed data, and the key vault's row is gone once the
     agent was forgotten."""
     if not nodes:
         return []
     sealed = await reads.first_payloads(conn, tenant, [streams.agent(n["agent"]) for n in nodes])
-    keys = await keys_of(conn, tenant, [subject(n["agent"]) for n in nodes])
+    keys = await keys_of(conn, tenant, [subject(n["agent"]) for n in nodes], kek)
     found = []
     for r in nodes:
         data, state = ERASED_DATA, "已删除 erased"

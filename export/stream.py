@@ -17,6 +17,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from eventstore.database import Pool
+from eventstore.kek import Kek
 from export.writer import write_export
 
 HIGH = 1 << 20  # bytes written and not yet sent before the writer waits
@@ -55,7 +56,7 @@ class Pipe(io.RawIOBase):
         return chunk
 
 
-async def stream_export(pool: Pool, tenant: str, key: Ed25519PrivateKey, *,
+async def stream_export(pool: Pool, tenant: str, key: Ed25519PrivateKey, kek: Kek, *,
                         since: date | None = None,
                         until: date | None = None) -> AsyncIterator[bytes]:
     pipe = Pipe()
@@ -63,7 +64,7 @@ async def stream_export(pool: Pool, tenant: str, key: Ed25519PrivateKey, *,
     async def produce() -> None:
         try:
             async with pool.acquire() as conn:
-                await write_export(conn, tenant, pipe, key, since=since, until=until,
+                await write_export(conn, tenant, pipe, key, kek, since=since, until=until,
                                    drain=pipe.drain)
         finally:
             pipe.end()

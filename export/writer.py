@@ -51,6 +51,7 @@ from domain.periods import CST
 from domain.policy.model import DEFAULT_POLICY, from_document, to_document
 from eventstore import reads
 from eventstore.database import Conn
+from eventstore.kek import Kek
 from export import format as f
 from export import sources
 from export.merkle import MerkleBuilder
@@ -210,7 +211,7 @@ async def _logged(source: AsyncIterator[bytes], log: MerkleBuilder) -> AsyncIter
 
 
 async def write_export(conn: Conn, tenant: str, out: Out,
-                       key: Ed25519PrivateKey, *, since: date | None = None,
+                       key: Ed25519PrivateKey, kek: Kek, *, since: date | None = None,
                        until: date | None = None, drain: Drain | None = None) -> dict[str, Any]:
     """Write the export of `tenant` to `out`; returns the manifest it signed.
 
@@ -231,7 +232,7 @@ async def write_export(conn: Conn, tenant: str, out: Out,
         await z.lines(f.EVENTS, in_range())
         about = sources.About(r.first, r.last, None if since is None else _start_of(since),
                               None if until is None else _start_of(until + timedelta(days=1)))
-        await z.csv(f.AGENTS, sources.AGENT_HEADER, sources.agents(conn, tenant, r.last))
+        await z.csv(f.AGENTS, sources.AGENT_HEADER, sources.agents(conn, tenant, r.last, kek))
         await z.csv(f.ORDERS, sources.ORDER_HEADER, sources.orders(conn, tenant, r.first, r.last))
         await z.csv(f.STATEMENTS, f.STATEMENT_HEADER,
                     sources.statement_rows(conn, tenant, r.first, r.last))

@@ -20,10 +20,13 @@ import asyncpg
 import pytest
 
 from bench.postgres import LocalPostgres
+from config.settings import Settings
 from eventstore.database import close_pool, create_pool, start_embedded
+from eventstore.kek import Kek, kek_files
 from eventstore.memory import InMemoryEventStore
 from eventstore.migrate import migrate
 from eventstore.postgres import PostgresEventStore
+from eventstore.vault import PostgresKeyVault
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_URL_VAR = "WEILEDGER_TEST_DATABASE_URL"
@@ -59,6 +62,10 @@ async def _drop(admin_url: str, name: str) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # One key-encryption key for the run, by setting, so every process (the CLI's too)
+    # opens the shared test database's personal-data keys whatever its keys folder; a
+    # test of the KEK files sets WEILEDGER_KEK="" for its own database.
+    os.environ.setdefault("WEILEDGER_KEK", Kek.generate().text())
     server = None
     admin = os.environ.get("DATABASE_URL")
     if not admin:
@@ -162,6 +169,12 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     pool = await create_pool(database_url, app_role="weiledger_app", size=40)
     yield pool
     await close_pool(pool)
+
+
+@pytest.fixture
+async def pg_vault(pool: asyncpg.Pool) -> PostgresKeyVault:
+    """The personal-data key vault on the test database, under the run's KEK."""
+    return await PostgresKeyVault.open(pool, kek_files(Settings()))
 
 
 @pytest.fixture

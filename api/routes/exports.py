@@ -3,8 +3,10 @@
 A plain router for api/routes/__init__.py to include (its owner adds one line there).
 The zip is the one `weiledger export` writes (export/writer.py), streamed through
 export/stream.py as it is written: memory stays flat, and a client that stops
-reading stops the database cursors. Checkpoints are not signed here: a GET records
-nothing; `weiledger checkpoint` (or the service's timer) signs them.
+reading stops the database cursors. As `weiledger export` does, it first refuses a
+ledger that does not verify (chain, chain head, receipts: export/guard.py) and signs a
+checkpoint through the head, so every export ends on a signed root with its receipt:
+the one thing this GET records.
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ from api.deps import RoleCheck, ServicesDep
 from api.errors import ApiError, ApiRule, problems
 from api.routes import resource
 from api.schemas.common import BusinessDate
+from eventstore.kek import kek_files
 from eventstore.principals import Principal, Role
-from export.signing import SigningKeyError, keys_folder, load_private_key
+from eventstore.vault import current_kek
+from export.guard import LedgerNotIntact, sign_head
+from export.signing import SigningKeyError, load_private_key
 from export.stream import stream_export
 from export.writer import ExportError, resolve_range
 
@@ -44,9 +49,9 @@ async def export(
                                                 "(CST); default: the head")] = None,
 ) -> StreamingResponse:
     settings = services.settings
+    keys = settings.keys_folder()
     try:
-        key = load_private_key(keys_folder(settings.keys_dir, settings.data_dir),
-                               principal.tenant)
+        key = load_private_key(keys, principal.tenant)
     except SigningKeyError as error:
         raise ApiError(409, ApiRule.NO_SIGNING_KEY, str(error)) from error
     async with services.pool.acquire() as conn:  # refuse before the 200 goes out
@@ -54,9 +59,15 @@ async def export(
             await resolve_range(conn, principal.tenant, since, until)
         except ExportError as error:
             raise ApiError(404, ApiRule.NOTHING_TO_EXPORT, str(error)) from error
+        kek = await current_kek(conn, kek_files(settings))  # opens the masked names
+    try:
+        await sign_head(services.pool, services.store, principal.tenant, key, keys,
+                        settings.checkpoint_every)
+    except LedgerNotIntact as error:
+        raise ApiError(409, ApiRule.LEDGER_NOT_INTACT, str(error)) from error
     name = f"weiledger-{principal.tenant}-{since or 'start'}-{until or 'head'}.zip"
     return StreamingResponse(
-        stream_export(services.pool, principal.tenant, key, since=since, until=until),
+        stream_export(services.pool, principal.tenant, key, kek, since=since, until=until),
         media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

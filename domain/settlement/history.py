@@ -66,6 +66,11 @@ class Replay:
     derived: dict[str, tuple[Statement, ...]] = field(default_factory=dict)
     issued: dict[str, list[Statement]] = field(default_factory=dict)
     closed: list[str] = field(default_factory=list)
+    # What the events state beside their lines, which `verify-payouts` holds against
+    # them: each StatementIssued's total, keyed (period, agent), and each PeriodClosed's
+    # (statements, total_fen).
+    stated_totals: dict[tuple[str, str], int] = field(default_factory=dict)
+    closes: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 class _Plans:
@@ -119,9 +124,11 @@ async def replay(store: EventStore, tenant: str, upto: int | None = None) -> Rep
         elif name == "PeriodClosed":
             result.derived[event.period] = result.ledger.close(event.period)
             result.closed.append(event.period)
+            result.closes[event.period] = (event.statements, event.total_fen)
         elif name == "StatementIssued":
             assert isinstance(event, IssuedStatement.Issued)
             result.issued.setdefault(event.period, []).append(statement_from_event(event))
+            result.stated_totals[event.period, event.agent] = event.total_fen
         elif name == "DisputeResolved" and event.adjustment_fen:
             result.ledger.record_adjustment(
                 AdjustmentFact(event.agent, recorded.business_time, event.adjustment_fen,

@@ -40,11 +40,13 @@ async def lines(db: Reader, tenant: str, agent: str, period: str) -> list[Row]:
     )
 
 
-async def stored_statements(db: Reader, tenant: str, period: str) -> dict[str, Statement]:
-    """Every statement of the period as the read model holds it, agent -> statement, in
-    the settlement code's own terms (verify-payouts compares them with the events')."""
+async def stored_statements(db: Reader, tenant: str,
+                            period: str) -> dict[str, tuple[Statement, int, int]]:
+    """Every statement of the period as the read model holds it, agent -> (statement, its
+    stated total_fen, its stated line count: what the API serves), in the settlement
+    code's own terms (verify-payouts compares them with the events')."""
     heads = await db.fetch(
-        "SELECT agent, tax_flag, policy_version FROM rm_statements.statements"
+        "SELECT agent, tax_flag, policy_version, total_fen, lines FROM rm_statements.statements"
         " WHERE tenant = $1 AND period = $2",
         tenant,
         period,
@@ -65,7 +67,8 @@ async def stored_statements(db: Reader, tenant: str, period: str) -> dict[str, S
             )
         )
     return {
-        h["agent"]: Statement(h["agent"], period, tuple(found.get(h["agent"], ())),
-                              h["tax_flag"], h["policy_version"])
+        h["agent"]: (Statement(h["agent"], period, tuple(found.get(h["agent"], ())),
+                               h["tax_flag"], h["policy_version"]),
+                     h["total_fen"], h["lines"])
         for h in heads
     }

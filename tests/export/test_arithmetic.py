@@ -68,7 +68,7 @@ async def test_a_forged_sum_is_named_with_its_numbers(
     position = await position_of(ledger.url, tenant, name, match)
     await rewrite_history(ledger.url, tenant, position, forge)
     out = tmp_path / "forged.zip"
-    await ledger.cli("export", str(out), "--tenant", tenant, "--no-checkpoints")
+    await ledger.cli("export", str(out), "--tenant", tenant)
     report = await verified(out)
     text = report.text()
     assert "PASS chain" in text  # the forger recomputed it

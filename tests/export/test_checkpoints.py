@@ -15,7 +15,7 @@ from export import format as f
 from export.checkpoints import checkpoint
 from export.merkle import EMPTY_ROOT, leaf_hash, merkle_root, node_hash
 from export.signing import checkpoint_message, valid
-from tests.export.conftest import Ledger
+from tests.export.conftest import JOURNALS, Ledger, verified
 
 
 def _reference(leaves: list[bytes]) -> bytes:
@@ -74,3 +74,27 @@ def test_a_period_close_ends_a_checkpoint_after_its_statements(ledger: Ledger) -
     for m in closes:
         assert names[m["to_position"]] == "StatementIssued"
         assert names.get(m["to_position"] + 1) != "StatementIssued"
+
+
+async def test_an_export_through_the_api_signs_through_the_head_first(ledger: Ledger) -> None:
+    """GET /v1/exports, as `weiledger export`, ends on a signed root with its receipt
+    (it carried no checkpoint at all on a ledger nobody had checkpointed)."""
+    from tests.api.conftest import running_api
+
+    tenant = "api-s02"
+    await ledger.cli("keys", "init", "--tenant", tenant)
+    await ledger.cli("import", str(JOURNALS[1]), "--tenant", tenant, "--no-progress")
+    async with running_api(ledger.url, tenant) as api:
+        answer = await api.call("GET", "/v1/exports", "regulator")
+    assert answer.status_code == 200, answer.text
+    out = ledger.folder / f"{tenant}.zip"
+    out.write_bytes(answer.content)
+    with zipfile.ZipFile(out) as z:
+        marks = json.loads(z.read(f.CHECKPOINTS))
+        events = [json.loads(line) for line in z.read(f.EVENTS).splitlines()]
+    last_fact = max(e["position"] for e in events if e["name"] != f.CHECKPOINT_EVENT)
+    assert marks and marks[-1]["to_position"] == last_fact
+    assert marks[-1]["trigger"] == "head"
+    receipt = ledger.folder / "keys" / "receipts" / tenant / f"{last_fact:012d}.json"
+    assert json.loads(receipt.read_text())["root"] == marks[-1]["root"]
+    assert (await verified(out)).ok

@@ -76,7 +76,7 @@ async def test_a_date_range_verifies_from_its_first_prev_hash_and_opening(ledger
                                                                          tmp_path) -> None:
     out = tmp_path / "range.zip"
     await ledger.cli("export", str(out), "--tenant", "s03", "--from", "2026-01-10",
-                     "--to", "2026-01-31", "--no-checkpoints")
+                     "--to", "2026-01-31")
     with zipfile.ZipFile(out) as z:
         span = json.loads(z.read(f.MANIFEST))["range"]
         events = [json.loads(line) for line in z.read(f.EVENTS).splitlines()]

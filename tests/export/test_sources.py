@@ -3,10 +3,13 @@ of agents at a time): the rows are the same whatever the page size."""
 
 from __future__ import annotations
 
+import os
+
 import asyncpg
 import pytest
 
 from eventstore import reads
+from eventstore.kek import Kek
 from export import sources
 from tests.export.conftest import JOURNALS, Ledger
 
@@ -17,7 +20,8 @@ async def _agents(url: str, tenant: str) -> list[tuple]:
         async with conn.transaction(isolation="repeatable_read", readonly=True):
             last = await reads.last_position(conn, tenant)
             assert last is not None
-            return [row async for row in sources.agents(conn, tenant, last)]
+            kek = Kek.from_text(os.environ["WEILEDGER_KEK"])  # the run's (tests/conftest.py)
+            return [row async for row in sources.agents(conn, tenant, last, kek)]
     finally:
         await conn.close()
 

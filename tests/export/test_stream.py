@@ -4,10 +4,12 @@ early stops the writer."""
 from __future__ import annotations
 
 import asyncio
+import os
 import zipfile
 from pathlib import Path
 
 from eventstore.database import create_pool
+from eventstore.kek import Kek
 from export import format as f
 from export.signing import load_private_key
 from export.stream import stream_export
@@ -19,7 +21,8 @@ async def test_a_streamed_export_verifies(ledger: Ledger, tmp_path: Path) -> Non
     try:
         key = load_private_key(ledger.folder / "keys", "s03")
         out = tmp_path / "streamed.zip"
-        chunks = [c async for c in stream_export(pool, "s03", key)]
+        kek = Kek.from_text(os.environ["WEILEDGER_KEK"])  # the run's (tests/conftest.py)
+        chunks = [c async for c in stream_export(pool, "s03", key, kek)]
         out.write_bytes(b"".join(chunks))
         report = await verified(out)
         assert report.ok, report.text()
@@ -27,7 +30,7 @@ async def test_a_streamed_export_verifies(ledger: Ledger, tmp_path: Path) -> Non
             for name in (f.EVENTS, f.STATEMENTS, f.LINES, f.AGENTS):
                 assert a.read(name) == b.read(name), name
 
-        stream = stream_export(pool, "s03", key)
+        stream = stream_export(pool, "s03", key, kek)
         first = await anext(stream)
         assert first.startswith(b"PK")
         await stream.aclose()  # the client went away

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
+from config.settings import Settings
 from domain.agents.identity import IDENTITY_SUBJECT
 from domain.errors import Refused
 from domain.handling import Context
@@ -20,6 +21,7 @@ from domain.importing import run_journal
 from domain.journal import parse_line
 from domain.ledger import Ledger
 from domain.ports import EventStore, KeyVault
+from eventstore.kek import kek_files
 from eventstore.memory import InMemoryEventStore
 from eventstore.memory_vault import InMemoryKeyVault
 from eventstore.overlay import OverlayEventStore, OverlayKeyVault
@@ -42,7 +44,7 @@ async def backend(request: pytest.FixtureRequest, pool: asyncpg.Pool
         yield InMemoryEventStore(), InMemoryKeyVault()
     else:
         store = PostgresEventStore(pool)
-        yield store, PostgresKeyVault(pool)
+        yield store, await PostgresKeyVault.open(pool, kek_files(Settings()))
         await store.close()
 
 
@@ -85,7 +87,8 @@ async def test_two_joins_with_one_number_at_once_do_not_both_pass(
     assert (await run_journal(store, vault, tenant, BASE)).accepted == len(BASE)
     if isinstance(store, PostgresEventStore):
         other_store: EventStore = PostgresEventStore(pool)
-        other: Ledger = Ledger(other_store, PostgresKeyVault(pool))
+        other_vault = await PostgresKeyVault.open(pool, kek_files(Settings()))
+        other: Ledger = Ledger(other_store, other_vault)
     else:
         other = Ledger(store, vault)
     mine = Ledger(store, vault)
@@ -113,7 +116,7 @@ async def test_two_joins_with_one_number_at_once_do_not_both_pass(
 async def test_the_digest_is_keyed_kept_outside_the_events_and_erased_by_forget(
     pg_store: PostgresEventStore, pool: asyncpg.Pool, tenant: str, database_url: str
 ) -> None:
-    vault = PostgresKeyVault(pool)
+    vault = await PostgresKeyVault.open(pool, kek_files(Settings()))
     assert (await run_journal(pg_store, vault, tenant, BASE)).accepted == len(BASE)
     key = await vault.get(tenant, IDENTITY_SUBJECT)
     assert key is not None

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from domain.ports import NewEvent
 from eventstore import reads
 from eventstore.postgres import PostgresEventStore
-from eventstore.vault import PostgresKeyVault, keys_of
+from eventstore.vault import keys_of
 
 T0 = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
 
@@ -75,10 +75,11 @@ async def test_a_scan_streams_a_range_and_the_first_payloads_of_streams(pool, pg
         "a": b"a:1", "b": b"b:1"}
 
 
-async def test_keys_of_many_subjects_leave_out_the_destroyed(pool, tenant):
-    vault = PostgresKeyVault(pool)
+async def test_keys_of_many_subjects_leave_out_the_destroyed(pg_vault, tenant):
+    vault = pg_vault
     kept, gone = await vault.key_for(tenant, "agent:A1"), await vault.key_for(tenant, "agent:A2")
     assert kept != gone
     await vault.destroy(tenant, "agent:A2")
-    assert await keys_of(pool, tenant, ["agent:A1", "agent:A2", "agent:A3"]) == {
+    assert await keys_of(vault.pool, tenant, ["agent:A1", "agent:A2", "agent:A3"],
+                         vault.kek) == {
         "agent:A1": kept}

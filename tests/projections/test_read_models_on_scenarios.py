@@ -14,7 +14,6 @@ from domain.importing import run_journal
 from domain.ledger import Ledger
 from domain.orders.stock import Stock
 from domain.periods import period_end, period_of, period_start
-from eventstore.vault import PostgresKeyVault
 from projections.kpis import kpis_of
 from projections.registry import all_projections
 from projections.runner import ProjectionRunner
@@ -37,9 +36,9 @@ def _journals() -> list[Any]:
 
 @pytest.mark.parametrize(("lines", "expected"), _journals())
 async def test_read_models_after_a_journal_hold_its_expected_stock_and_tree(
-    lines: list[str], expected: dict[str, Any], pool, pg_store, tenant
+    lines: list[str], expected: dict[str, Any], pool, pg_store, pg_vault, tenant
 ) -> None:
-    await run_journal(pg_store, PostgresKeyVault(pool), tenant, lines)
+    await run_journal(pg_store, pg_vault, tenant, lines)
     runner = ProjectionRunner(pool, pg_store, all_projections(), tenant=tenant)
     await runner.ensure()
     assert await runner.catch_up_all() > 0
@@ -57,7 +56,7 @@ async def test_read_models_after_a_journal_hold_its_expected_stock_and_tree(
     assert as_tree(await tree_as_of(pool, tenant)) == await replayed_tree(
         pg_store, tenant
     )
-    ledger = Ledger(pg_store, PostgresKeyVault(pool))
+    ledger = Ledger(pg_store, pg_vault)
     for agent in {n.agent for n in await tree_as_of(pool, tenant)}:
         assert await stock_of(pool, tenant, agent) == await ledger.orders.stock(
             tenant, agent
@@ -78,10 +77,11 @@ async def _net_retail_agrees(pool, store, tenant: str, agent: str) -> None:
 SETTLEMENT = (SCENARIOS / "03-settlement.jsonl").read_text("utf-8").splitlines()
 
 
-async def test_kpis_and_payout_share_after_the_settlement_journal(pool, pg_store, tenant):
+async def test_kpis_and_payout_share_after_the_settlement_journal(pool, pg_store, pg_vault,
+                                                                  tenant):
     """Scenario 03 by hand: January's retail is A1's 22,755.55 and B1's 1,100,000.00;
     customers C1..C5 and C7 buy once each, so nobody bought again."""
-    await run_journal(pg_store, PostgresKeyVault(pool), tenant, SETTLEMENT)
+    await run_journal(pg_store, pg_vault, tenant, SETTLEMENT)
     runner = ProjectionRunner(pool, pg_store, all_projections(), tenant=tenant)
     await runner.ensure()
     await runner.catch_up_all()
