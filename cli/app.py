@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 from pathlib import Path
@@ -18,10 +19,9 @@ from eventstore.errors import DatabaseUnavailable
 from eventstore.migrate import MigrationError, migrate
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Iterator
 
     from domain.importing import Summary
-    from domain.ports import EventStore, KeyVault
     from projections.runner import ProjectionRunner
 
 app = typer.Typer(help="weiledger: agent hierarchy and order ledger", no_args_is_help=True)
@@ -159,8 +159,15 @@ def import_journal(
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="judge every line against the ledger, in order; record nothing")] = False,
+    report: Annotated[Path | None, typer.Option(
+        help="where the reconciliation report goes (PATH.json, PATH.csv; default: beside"
+             " the journal)")] = None,
+    one_at_a_time: Annotated[bool, typer.Option(
+        "--one-at-a-time", help="record each line before judging the next (no batches)")]
+        = False,
 ) -> None:
-    """Run a command journal through the ledger, as the API would; print a summary.
+    """Run a command journal through the ledger, as the API would; print a summary and
+    the reconciliation report (also written as JSON and CSV).
 
     The whole file is checked first: one malformed line and nothing is recorded (exit 1),
     every bad line named. Importing it again, or a corrected copy, records nothing twice."""
@@ -169,36 +176,53 @@ def import_journal(
     from domain.importing import run_journal
     from eventstore.database import open_database
     from eventstore.kek import kek_files
-    from eventstore.overlay import OverlayEventStore, OverlayKeyVault
     from eventstore.postgres import PostgresEventStore
     from eventstore.vault import PostgresKeyVault
 
     settings = Settings()
-    raw = journal.read_bytes().splitlines()  # bytes: a line not UTF-8 is named, not a crash
 
     async def go() -> Summary:
         async with open_database(settings) as pool:
-            real = PostgresEventStore(pool)
-            store: EventStore = OverlayEventStore(real) if dry_run else real
-            vault: KeyVault = await PostgresKeyVault.open(pool, kek_files(settings))
-            if dry_run:
-                vault = OverlayKeyVault(vault)
+            store = PostgresEventStore(pool)
+            vault = await PostgresKeyVault.open(pool, kek_files(settings))
             try:
-                with tqdm(total=len(raw), unit="cmd", disable=not progress,
-                          file=sys.stderr) as bar:
+                with tqdm(unit="cmd", disable=not progress, file=sys.stderr) as bar:
                     return await run_journal(
-                        store, vault, tenant or settings.tenant, raw,
+                        store, vault, tenant or settings.tenant, _JournalFile(journal),
                         progress=bar.update, actor=f"import:{journal.name}",
+                        bulk=not one_at_a_time, record=not dry_run,
                     )
             finally:
-                await real.close()
+                await store.close()
 
     summary = asyncio.run(go())
     typer.echo(summary.describe())
+    typer.echo(summary.reconciliation())
+    base = report or journal.with_name(journal.name.removesuffix(".jsonl") + ".report")
+    if base.suffix in (".json", ".csv"):
+        base = base.with_suffix("")
+    as_json, as_csv = (base.with_name(base.name + ext) for ext in (".json", ".csv"))
+    as_json.write_text(json.dumps(summary.report(), ensure_ascii=False, indent=1),
+                       encoding="utf-8")
+    as_csv.write_text(summary.report_csv(), encoding="utf-8")
+    typer.echo(f"report: {as_json}, {as_csv}")
     if dry_run:
         typer.echo("dry run: nothing recorded")
     if summary.malformed:
         raise typer.Exit(1)
+
+
+class _JournalFile:
+    """A journal's lines as bytes (a line not UTF-8 is named, not a crash), read afresh
+    at each iteration: the importer reads it twice rather than hold it in memory."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __iter__(self) -> Iterator[bytes]:
+        with self.path.open("rb") as f:
+            for raw in f:
+                yield raw.rstrip(b"\r\n")
 
 
 @app.command("verify-payouts")

@@ -91,6 +91,14 @@ class AggregateCache:
         if appended.first_position == head + 1 and appended.last_position is not None:
             self._current_at[tenant] = appended.last_position
 
+    def rewind(self, tenant: str, head: int, streams: Iterable[str]) -> None:
+        """Appends after `head` to these streams were discarded (a bulk import's batch
+        that met another writer): forget the streams; current again at `head`, so the
+        next command follows whatever else was recorded since."""
+        for stream in streams:
+            self.drop(tenant, stream)
+        self._current_at[tenant] = head
+
     def knows(self, tenant: str, stream: str) -> bool:
         return (tenant, stream) in self._items
 

@@ -12,21 +12,56 @@ store's key, a refused one by the refusal remembered under its key (domain.ledge
 judged again against a ledger that has moved on. Two lines with the same content are one
 command (the second answers as the first, and the summary says so): give each an "id"
 to record both.
+
+Two ways through, with one outcome (tests/scenarios/test_bulk_import.py): one line at a
+time, each recorded before the next is judged; or, on a store that can (domain.ports
+Batching: PostgreSQL), in batches of BATCH lines judged one after another by the same
+Ledger.handle against a layer over the ledger and recorded together, a batch that met
+another writer judged again (eventstore/bulk.py). The journal is read twice, checked
+first and then parsed batch by batch, so a long one is never held parsed in memory.
+
+At the end, a reconciliation report (Summary.report): per command kind, the lines read,
+accepted, refused by rule (each line with the numbers it was refused with), malformed.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
-from collections.abc import Callable, Iterable
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
+from domain.agents.identity import IDENTITY_SUBJECT, identity_digest
+from domain.agents.personal import subject
 from domain.errors import Refused
+from domain.events import streams
 from domain.handling import AggregateCache, Context
 from domain.journal import Malformed, parse_command
 from domain.ledger import Ledger
-from domain.ports import EventStore, KeyVault
+from domain.ports import Batch, Batching, EventStore, KeyVault, MetadataValue
+
+BATCH = 4_000  # lines judged, then recorded in one transaction
+FEWEST = 50  # a batch that keeps meeting other writers is halved down to this
+# Aggregates a bulk import keeps between commands: a journal's agents and their stock
+# (two streams each) and its recent sales; beyond this the least recently used are
+# read again when needed.
+CACHE_SIZE = 250_000
+
+
+@dataclass
+class KindTally:
+    """One command kind's lines in the report."""
+
+    read: int = 0
+    accepted: int = 0
+    refused: dict[str, list[tuple[int, dict[str, MetadataValue]]]] = field(
+        default_factory=dict)  # rule -> (line, the numbers it was refused with)
+    malformed: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -37,10 +72,15 @@ class Summary:
     refused: dict[str, list[int]] = field(default_factory=dict)  # rule -> line numbers
     malformed: list[tuple[int, str]] = field(default_factory=list)  # (line, what is wrong)
     repeats: dict[int, int] = field(default_factory=dict)  # line -> earlier line, same content
+    kinds: dict[str, KindTally] = field(default_factory=dict)  # cmd -> its lines
+    recorded: bool = True  # False: a dry run
 
     @property
     def refused_lines(self) -> dict[int, str]:
         return {n: rule for rule, lines in self.refused.items() for n in lines}
+
+    def _kind(self, kind: str) -> KindTally:
+        return self.kinds.setdefault(kind, KindTally())
 
     def describe(self) -> str:
         if self.malformed:
@@ -58,12 +98,72 @@ class Summary:
                        ' (give each its own "id" to record both)')
         return "\n".join(out)
 
+    def reconciliation(self) -> str:
+        """The report as a table: per kind, lines read, accepted, refused, malformed;
+        then each refusal by kind and rule with its lines and numbers."""
+        rows = [("kind", "read", "accepted", "refused", "malformed")]
+        for kind, t in sorted(self.kinds.items()):
+            rows.append((kind, str(t.read), str(t.accepted),
+                         str(sum(map(len, t.refused.values()))), str(len(t.malformed))))
+        rows.append(("all", str(self.lines), str(self.accepted), str(len(self.refused_lines)),
+                     str(len(self.malformed))))
+        width = [max(len(r[i]) for r in rows) for i in range(5)]
+        out = ["reconciliation" + ("" if self.recorded else " (dry run: nothing recorded)")]
+        out += ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in
+                          enumerate(zip(r, width, strict=True))) for r in rows]
+        for kind, t in sorted(self.kinds.items()):
+            for rule, found in sorted(t.refused.items()):
+                out.append(f"{kind} refused {rule}: {len(found)}")
+                out += [f"  line {n}: {_numbers(numbers)}" for n, numbers in found]
+            if t.malformed:
+                out.append(f"{kind} malformed: lines {', '.join(map(str, t.malformed))}")
+        return "\n".join(out)
+
+    def report(self) -> dict[str, Any]:
+        """The report as JSON."""
+        whats = dict(self.malformed)
+        return {
+            "recorded": self.recorded, "lines": self.lines, "accepted": self.accepted,
+            "already_recorded": self.replayed,
+            "refused": len(self.refused_lines), "malformed": len(self.malformed),
+            "kinds": {kind: {
+                "read": t.read, "accepted": t.accepted,
+                "refused": {rule: [{"line": n, "numbers": numbers} for n, numbers in found]
+                            for rule, found in sorted(t.refused.items())},
+                "malformed": [{"line": n, "what": whats[n]} for n in t.malformed],
+            } for kind, t in sorted(self.kinds.items())},
+            "repeats": [{"line": n, "repeats": e} for n, e in self.repeats.items()],
+        }
+
+    def report_csv(self) -> str:
+        """The report as CSV: one row per kind and outcome (per rule for refusals), its
+        count and lines, and for refusals each line's numbers as JSON."""
+        out = io.StringIO()
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow(("kind", "outcome", "rule", "count", "lines", "numbers"))
+        for kind, t in sorted(self.kinds.items()):
+            w.writerow((kind, "read", "", t.read, "", ""))
+            w.writerow((kind, "accepted", "", t.accepted, "", ""))
+            for rule, found in sorted(t.refused.items()):
+                w.writerow((kind, "refused", rule, len(found), " ".join(str(n) for n, _ in found),
+                            json.dumps({str(n): numbers for n, numbers in found},
+                                       ensure_ascii=False)))
+            if t.malformed:
+                w.writerow((kind, "malformed", "", len(t.malformed),
+                            " ".join(map(str, t.malformed)), ""))
+        return out.getvalue()
+
+
+def _numbers(numbers: dict[str, MetadataValue]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in numbers.items()) or "-"
+
 
 @dataclass(frozen=True, slots=True)
 class Line:
     number: int
     key: str
     command: object
+    kind: str = "?"
 
 
 def idempotency_key(doc: dict[str, Any]) -> str:
@@ -74,36 +174,58 @@ def idempotency_key(doc: dict[str, Any]) -> str:
 
 def read_journal(raw_lines: Iterable[str | bytes], summary: Summary) -> list[Line]:
     """Every non-blank line checked; what is wrong goes to summary.malformed."""
-    found: list[Line] = []
+    return list(_read(raw_lines, summary))
+
+
+def _read(raw_lines: Iterable[str | bytes], summary: Summary | None) -> Iterator[Line]:
+    """The journal's lines parsed, in order; with a summary, each line is counted and
+    what is wrong goes to summary.malformed."""
     for number, raw in enumerate(raw_lines, start=1):
         try:
             text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
         except UnicodeDecodeError as e:
-            summary.lines += 1
-            summary.malformed.append((number, f"not UTF-8 (byte {e.start + 1} of the line)"))
+            if summary is not None:
+                summary.lines += 1
+                summary._kind("?").read += 1
+                summary._kind("?").malformed.append(number)
+                summary.malformed.append((number, f"not UTF-8 (byte {e.start + 1} of the line)"))
             continue
         if not text.strip():
             continue
-        summary.lines += 1
+        kind = "?"
         try:
-            found.append(_line(number, text))
+            doc = _doc(text)
+            kind = doc["cmd"] if isinstance(doc.get("cmd"), str) else "?"
+            line = _line(number, doc, kind)
         except Malformed as e:
-            summary.malformed.append((number, str(e)))
-    return found
+            if summary is not None:
+                summary.lines += 1
+                summary._kind(kind).read += 1
+                summary._kind(kind).malformed.append(number)
+                summary.malformed.append((number, str(e)))
+            continue
+        if summary is not None:
+            summary.lines += 1
+            summary._kind(kind).read += 1
+        yield line
 
 
-def _line(number: int, text: str) -> Line:
+def _doc(text: str) -> dict[str, Any]:
     try:
         doc = json.loads(text)
     except ValueError as e:
         raise Malformed(f"not JSON: {e}") from None
     if not isinstance(doc, dict):
         raise Malformed("not a JSON object")
+    return doc
+
+
+def _line(number: int, doc: dict[str, Any], kind: str) -> Line:
     key = idempotency_key(doc)
     command_id = doc.pop("id", None)
     if command_id is not None and (not isinstance(command_id, str) or not command_id.strip()):
         raise Malformed("id: the command's id must be a non-empty string")
-    return Line(number, key, parse_command(doc))
+    return Line(number, key, parse_command(doc), kind)
 
 
 async def run_journal(
@@ -114,23 +236,118 @@ async def run_journal(
     progress: Callable[[int], None] | None = None,
     *,
     actor: str = "journal",
+    bulk: bool = True,
+    record: bool = True,
+    batch: int = BATCH,
 ) -> Summary:
     """Check every line, then, if none is malformed, run each through Ledger.handle,
-    oldest first. `progress(1)` after each line judged (fits tqdm's update)."""
-    summary = Summary()
-    journal = read_journal(lines, summary)
+    oldest first: in batches when the store can (`bulk`), else one at a time.
+    `progress(n)` as lines are judged (fits tqdm's update). `record=False` (a dry run,
+    on a store that batches): judged alike, nothing recorded.
+
+    `lines` is read twice when it can be (a list, or an object that opens the journal
+    afresh at each iteration); an iterator is read into a list first."""
+    if iter(lines) is lines:
+        lines = list(lines)
+    summary = Summary(recorded=record)
+    for _line_checked in _read(lines, summary):
+        pass
     if summary.malformed:
         return summary
-    ledger = Ledger(store, vault, AggregateCache())  # lines run one after another
+    batches = store.open_batch(tenant, vault, record=record) if (
+        bulk or not record) and isinstance(store, Batching) else None
+    if batches is None and not record:
+        raise ValueError("a dry run needs a store that judges in batches")
+    journal = _read(lines, None)
     first_of: dict[str, int] = {}
-    for line in journal:
-        earlier = first_of.setdefault(line.key, line.number)
-        if earlier != line.number:
-            summary.repeats[line.number] = earlier
-        await _run_line(ledger, tenant, actor, line, summary)
-        if progress is not None:
-            progress(1)
+    if batches is None:
+        ledger = Ledger(store, vault, AggregateCache())  # lines run one after another
+        for line in journal:
+            _repeat(first_of, line, summary)
+            await _run_line(ledger, tenant, actor, line, summary)
+            if progress is not None:
+                progress(1)
+        return summary
+    await _run_batches(batches, tenant, actor, journal, summary, progress, batch, first_of)
     return summary
+
+
+def _repeat(first_of: dict[str, int], line: Line, summary: Summary) -> None:
+    earlier = first_of.setdefault(line.key, line.number)
+    if earlier != line.number:
+        summary.repeats[line.number] = earlier
+
+
+async def _run_batches(
+    batches: Batch, tenant: str, actor: str, journal: Iterator[Line], summary: Summary,
+    progress: Callable[[int], None] | None, size: int, first_of: dict[str, int],
+) -> None:
+    cache = AggregateCache(CACHE_SIZE)
+    ledger = Ledger(batches.store, batches.vault, cache)
+    pending: list[Line] = []
+    judged = 0  # the last line number progress was told of (a batch judged again is not)
+    while True:
+        pending += islice(journal, size - len(pending))
+        if not pending:
+            return
+        chunk, pending = pending[:size], pending[size:]
+        head = await batches.store.head(tenant)
+        await _prepare(batches, tenant, chunk)
+        part = Summary()
+        for line in chunk:
+            await _run_line(ledger, tenant, actor, line, part)
+            if progress is not None and line.number > judged:
+                judged = line.number
+                progress(1)
+        written = {e.stream for e in await batches.store.read_all(
+            tenant, after=head, limit=sys.maxsize)}
+        if await batches.commit():
+            for line in chunk:
+                _repeat(first_of, line, summary)
+            _merge(summary, part)
+            continue
+        # Someone else recorded meanwhile: judge the chunk again (smaller, so that a
+        # busy ledger is met less often), on the ledger as it now stands.
+        cache.rewind(tenant, head, written)
+        size = max(FEWEST, size // 2)
+        pending = chunk + pending
+
+
+async def _prepare(batches: Batch, tenant: str, chunk: Sequence[Line]) -> None:
+    wanted: dict[str, None] = {}
+    subjects: dict[str, None] = {}
+    numbers = []
+    for line in chunk:
+        cmd = line.command
+        for name in ("agent", "seller", "buyer", "sponsor"):
+            agent = getattr(cmd, name, None)
+            if isinstance(agent, str):
+                wanted[streams.agent(agent)] = wanted[streams.stock(agent)] = None
+        sale = getattr(cmd, "sale", None)
+        if isinstance(sale, str):
+            wanted[streams.sale(sale)] = None
+        if line.kind in ("join", "forget"):
+            subjects[subject(cmd.agent)] = None  # type: ignore[attr-defined]
+        if line.kind == "join":
+            numbers.append(cmd.id_number)  # type: ignore[attr-defined]
+    if numbers:
+        subjects[IDENTITY_SUBJECT] = None
+    await batches.prepare([line.key for line in chunk], list(wanted), list(subjects))
+    if numbers:
+        key = await batches.vault.key_for(tenant, IDENTITY_SUBJECT)
+        await batches.prepare_claims([identity_digest(key, n) for n in numbers])
+
+
+def _merge(summary: Summary, part: Summary) -> None:
+    summary.accepted += part.accepted
+    summary.replayed += part.replayed
+    for rule, lines in part.refused.items():
+        summary.refused.setdefault(rule, []).extend(lines)
+    for kind, t in part.kinds.items():
+        mine = summary._kind(kind)
+        mine.accepted += t.accepted
+        for rule, found in t.refused.items():
+            mine.refused.setdefault(rule, []).extend(found)
 
 
 async def _run_line(ledger: Ledger, tenant: str, actor: str, line: Line, summary: Summary) -> None:
@@ -139,6 +356,9 @@ async def _run_line(ledger: Ledger, tenant: str, actor: str, line: Line, summary
         accepted = await ledger.handle(ctx, line.command)
     except Refused as refusal:
         summary.refused.setdefault(refusal.rule, []).append(line.number)
+        summary._kind(line.kind).refused.setdefault(refusal.rule, []).append(
+            (line.number, dict(refusal.numbers)))
         return
     summary.accepted += 1
     summary.replayed += accepted.replayed
+    summary._kind(line.kind).accepted += 1

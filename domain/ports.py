@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 # Metadata values are restricted to JSON scalars that survive a jsonb round trip
 # unchanged, so the canonical bytes hashed at append time can be rebuilt from storage.
@@ -220,6 +220,39 @@ class EventStore(Protocol):
         self, tenant: str, after: int = 0, *, names: Sequence[str] = ()
     ) -> AsyncIterator[RecordedEvent]:
         """Every event after `after`, in position order, then new ones as they commit."""
+        ...
+
+
+@runtime_checkable
+class Batching(Protocol):
+    """A store that can judge commands in batches and record each batch at once (a bulk
+    import: domain.importing): `open_batch` answers None when it cannot with this vault."""
+
+    def open_batch(self, tenant: str, vault: KeyVault, *, record: bool = True) -> Batch | None:
+        ...
+
+
+class Batch(Protocol):
+    """A layer over the ledger to judge a batch of commands against (its `store` and
+    `vault`), recorded in one go by `commit`."""
+
+    store: EventStore
+    vault: KeyVault
+
+    async def prepare(self, keys: Collection[str], streams: Collection[str],
+                      subjects: Collection[str]) -> None:
+        """Ask ahead, in one read each, what the batch's commands would ask one at a
+        time: their keys' answers, which of these streams exist, these subjects' keys."""
+        ...
+
+    async def prepare_claims(self, digests: Collection[bytes]) -> None:
+        """Ask ahead who holds these identity digests."""
+        ...
+
+    async def commit(self) -> bool:
+        """Record everything judged since the last commit, atomically; False when
+        someone else recorded meanwhile: nothing was recorded, the layer now stands on
+        the ledger as it is, and the batch must be judged again."""
         ...
 
 

@@ -25,6 +25,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from domain.ports import (
     Appended,
+    Batch,
     LoggedEvent,
     MetadataValue,
     NewEvent,
@@ -321,6 +322,16 @@ class PostgresEventStore:
             raise DatabaseUnavailable(
                 f"no answer from the database within {self.timeout:g} s; it may have been"
                 " recorded: send it again with the same idempotency key") from None
+
+    def open_batch(self, tenant: str, vault: object, *, record: bool = True) -> Batch | None:
+        """Batches for a bulk import (eventstore/bulk.py), with the vault in the same
+        database; None with any other vault."""
+        from eventstore.bulk import PostgresBatch
+        from eventstore.vault import PostgresKeyVault
+
+        if not isinstance(vault, PostgresKeyVault):
+            return None
+        return PostgresBatch(self, vault, tenant, record=record)
 
     async def cannot_commit(self, within: float = 2.0) -> str | None:
         """Why an append could not commit now (None: it could): no connection within

@@ -43,7 +43,7 @@ SELECT {_COLUMNS} FROM refusals
 """
 
 
-def _refusal(row: asyncpg.Record) -> RememberedRefusal:
+def from_row(row: asyncpg.Record) -> RememberedRefusal:
     return RememberedRefusal(
         key=row["key"], command=row["command"], rule=row["rule"],
         numbers=json.loads(row["numbers"]), actor=row["actor"], agent=row["agent"],
@@ -58,13 +58,13 @@ async def remember(pool: asyncpg.Pool, tenant: str, r: RememberedRefusal) -> Rem
         r.agent, r.business_time, r.request_id,
     )
     # No row: the key recorded events meanwhile; it answers as that acceptance.
-    return _refusal(rows[0]) if rows else r
+    return from_row(rows[0]) if rows else r
 
 
 async def find(pool: asyncpg.Pool, tenant: str, key: str) -> RememberedRefusal | None:
     row = await pool.fetchrow(f"SELECT {_COLUMNS} FROM refusals WHERE tenant = $1 AND key = $2",
                               tenant, key)
-    return None if row is None else _refusal(row)
+    return None if row is None else from_row(row)
 
 
 async def read(
@@ -74,4 +74,4 @@ async def read(
 ) -> list[RememberedRefusal]:
     rows = await pool.fetch(_READ, tenant, after_id, after_position, upto_position, rule, agent,
                             since, until, limit)
-    return [_refusal(r) for r in rows]
+    return [from_row(r) for r in rows]
