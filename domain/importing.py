@@ -108,7 +108,7 @@ class Summary:
         rows.append(("all", str(self.lines), str(self.accepted), str(len(self.refused_lines)),
                      str(len(self.malformed))))
         width = [max(len(r[i]) for r in rows) for i in range(5)]
-        out = ["reconciliation" + ("" if self.recorded else " (dry run: nothing recorded)")]
+        out = ["reconciliation"]
         out += ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in
                           enumerate(zip(r, width, strict=True))) for r in rows]
         for kind, t in sorted(self.kinds.items()):
