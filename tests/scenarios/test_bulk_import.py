@@ -19,11 +19,11 @@ import pytest
 
 from cli.journal_generator import Journal
 from config.settings import Settings
+from domain.agents.personal import subject, unseal
 from domain.handling import Context
+from domain.importing import Summary, run_journal
 from domain.journal import parse_command
 from domain.ledger import Ledger
-from domain.agents.personal import subject, unseal
-from domain.importing import Summary, run_journal
 from eventstore.chain import ChainVerifier
 from eventstore.database import close_pool, create_pool
 from eventstore.kek import kek_files
@@ -32,6 +32,10 @@ from eventstore.vault import PostgresKeyVault
 
 SCENARIOS = Path(__file__).parents[2].parent / "shared" / "scenarios"
 JOURNALS = sorted(SCENARIOS.glob("*.jsonl"))
+
+
+def _lines(journal: Path) -> list[str]:
+    return journal.read_text("utf-8").splitlines()
 
 
 def generated(commands: int, seed: int) -> list[str]:
@@ -114,7 +118,7 @@ async def both_ways(pool: asyncpg.Pool, vault: PostgresKeyVault, tenant: str,
 async def test_a_public_journal_in_bulk_is_recorded_as_one_at_a_time(
     journal: Path, pool: asyncpg.Pool, pg_vault: PostgresKeyVault, tenant: str
 ) -> None:
-    lines = journal.read_text("utf-8").splitlines()
+    lines = _lines(journal)
     await both_ways(pool, pg_vault, tenant, lines, batch=7)  # batches end mid-story
 
 
@@ -133,7 +137,7 @@ async def test_a_writer_meanwhile_is_never_overwritten_the_batch_is_judged_again
     suspends A2 and records it. The batch, judged on a ledger that has moved, is not
     recorded over that event: it is judged again after it, so A2's sales in it are
     refused; the outcome is that of one at a time with the suspension in between."""
-    lines = (SCENARIOS / "02-stock-and-sales.jsonl").read_text("utf-8").splitlines()
+    lines = _lines(SCENARIOS / "02-stock-and-sales.jsonl")
     suspend = json.dumps({"at": "2026-01-06T10:30:00+08:00", "cmd": "suspend", "agent": "A2",
                           "reason": "另一位写入者"}, ensure_ascii=False)
     judged = 0
