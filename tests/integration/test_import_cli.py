@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 
 import asyncpg
@@ -119,3 +120,48 @@ async def test_a_dry_run_judges_every_line_in_order_and_records_nothing(fresh_da
     assert dry.stdout.replace("dry run: nothing recorded\n", "") == real.stdout
     assert "refused insufficient-stock: 2 (lines 11, 15)" in real.stdout
     assert await _events(fresh_database) > before
+
+
+async def _rows(database: str) -> dict[str, int]:
+    conn = await asyncpg.connect(database)
+    try:
+        return {table: int(await conn.fetchval(f"SELECT count(*) FROM {table}")) for table in (
+            "events", "idempotency_keys", "refusals", "identity_digests", "personal_data_keys")}
+    finally:
+        await conn.close()
+
+
+async def test_a_dry_run_records_nothing_and_prints_and_writes_the_same_report(
+    fresh_database, tmp_path
+):
+    """The reconciliation report: per command kind, lines read, accepted, refused by
+    rule with each line's numbers, malformed; printed, and written as JSON and CSV
+    beside the journal or where --report says. A dry run records nothing anywhere (no
+    event, key, refusal, personal data key or identity claim) and reports the same."""
+    journal = tmp_path / "02.jsonl"
+    shutil.copy(SCENARIOS / "02-stock-and-sales.jsonl", journal)
+    before = await _rows(fresh_database)
+    dry = await _import(fresh_database, journal, "--dry-run", "--report", str(tmp_path / "dry"))
+    assert dry.returncode == 0, dry.stderr
+    assert await _rows(fresh_database) == before
+    dry_json = json.loads((tmp_path / "dry.json").read_text("utf-8"))
+    dry_csv = (tmp_path / "dry.csv").read_text("utf-8")
+
+    real = await _import(fresh_database, journal)
+    assert real.returncode == 0, real.stderr
+    assert (await _rows(fresh_database))["events"] > 0
+    assert dry.stdout.replace("dry run: nothing recorded\n", "").replace(
+        f"{tmp_path}/dry.json, {tmp_path}/dry.csv", f"{tmp_path}/02.report.json,"
+        f" {tmp_path}/02.report.csv") == real.stdout
+    report = json.loads((tmp_path / "02.report.json").read_text("utf-8"))
+    assert {**dry_json, "recorded": True} == report and dry_json["recorded"] is False
+    assert (tmp_path / "02.report.csv").read_text("utf-8") == dry_csv
+    # What the report says, line by line: scenario 02's expected refusals.
+    table = [line.split() for line in real.stdout.splitlines()]
+    assert ["purchase", "6", "2", "4", "0"] in table and ["all", "23", "12", "11", "0"] in table
+    assert "  line 14: sku TEA-01, unit_price 80.00, floor 89.10, retail_price 99.00" \
+        in real.stdout
+    assert report["kinds"]["sale"]["refused"]["price-floor"] == [
+        {"line": 14, "numbers": {"sku": "TEA-01", "unit_price": "80.00", "floor": "89.10",
+                                 "retail_price": "99.00"}}]
+    assert "sale,refused,price-floor,1,14," in dry_csv
