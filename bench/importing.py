@@ -119,8 +119,9 @@ def main() -> None:
     print(f"bulk / one at a time: {lines / bulk[0] / (short / one[0]):.1f}x"
           f" (whole journal in bulk against the prefix one at a time),"
           f" {one[0] / bulk_prefix[0]:.1f}x on the same prefix")
+    figures = {"commands_per_s": round(lines / bulk[0]), "peak_rss_mb": round(bulk[1])}
     print(f"goal: >= 10000 commands/s, peak RSS < 500 MB for 1,000,000 commands:"
-          f" {json.dumps({'commands_per_s': round(lines / bulk[0]), 'peak_rss_mb': round(bulk[1])})}")
+          f" {json.dumps(figures)}")
     print(f"load average after (1, 5, 15 min): {_load()}")
 
 

@@ -51,6 +51,9 @@ FEWEST = 50  # a batch that keeps meeting other writers is halved down to this
 # (two streams each) and its recent sales; beyond this the least recently used are
 # read again when needed.
 CACHE_SIZE = 250_000
+# Lines checked are kept parsed for the run up to this many (some 700 bytes each); a
+# longer journal is parsed again as it is run, rather than held whole in memory.
+KEEP_PARSED = 150_000
 
 
 @dataclass
@@ -250,15 +253,20 @@ async def run_journal(
     if iter(lines) is lines:
         lines = list(lines)
     summary = Summary(recorded=record)
-    for _line_checked in _read(lines, summary):
-        pass
+    kept: list[Line] | None = []  # parsed lines, while they are few enough to keep
+    for line in _read(lines, summary):
+        if kept is not None:
+            kept.append(line)
+            if len(kept) > KEEP_PARSED:
+                kept = None
     if summary.malformed:
         return summary
     batches = store.open_batch(tenant, vault, record=record) if (
         bulk or not record) and isinstance(store, Batching) else None
     if batches is None and not record:
         raise ValueError("a dry run needs a store that judges in batches")
-    journal = _read(lines, None)
+    journal = iter(kept) if kept is not None else _read(lines, None)
+    del kept
     first_of: dict[str, int] = {}
     if batches is None:
         ledger = Ledger(store, vault, AggregateCache())  # lines run one after another

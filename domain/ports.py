@@ -236,8 +236,11 @@ class Batch(Protocol):
     """A layer over the ledger to judge a batch of commands against (its `store` and
     `vault`), recorded in one go by `commit`."""
 
-    store: EventStore
-    vault: KeyVault
+    @property
+    def store(self) -> EventStore: ...
+
+    @property
+    def vault(self) -> KeyVault: ...
 
     async def prepare(self, keys: Collection[str], streams: Collection[str],
                       subjects: Collection[str]) -> None:

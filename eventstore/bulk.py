@@ -25,6 +25,7 @@ import asyncpg
 
 from domain.ports import Appended, RecordedEvent, RememberedRefusal
 from eventstore.chain import GENESIS, canonical_json, event_digest, link
+from eventstore.database import Conn
 from eventstore.overlay import OverlayEventStore, OverlayKeyVault
 from eventstore.postgres import CHANNEL, PostgresEventStore
 from eventstore.refusals import from_row as refusal_from_row
@@ -140,7 +141,7 @@ class PostgresBatch:
         self._stand_on(head + len(events), clock)
         return True
 
-    async def _lock_head(self, conn: asyncpg.Connection) -> tuple[int, bytes] | None:
+    async def _lock_head(self, conn: Conn) -> tuple[int, bytes] | None:
         """The head, locked, if it is where the batch stands."""
         sql = "SELECT position, hash FROM chain_heads WHERE tenant = $1 FOR UPDATE"
         row = await conn.fetchrow(sql, self.tenant)
@@ -148,6 +149,7 @@ class PostgresBatch:
             await conn.execute("INSERT INTO chain_heads VALUES ($1, 0, $2)"
                                " ON CONFLICT DO NOTHING", self.tenant, GENESIS)
             row = await conn.fetchrow(sql, self.tenant)
+        assert row is not None
         if row["position"] != self._head:
             return None
         return row["position"], bytes(row["hash"])
@@ -170,7 +172,7 @@ class PostgresBatch:
         return (self.tenant, r.key, r.command, r.rule, json.dumps(dict(r.numbers)), r.actor,
                 r.agent, r.business_time, r.request_id, r.head_position)
 
-    async def _vault_changes(self, conn: asyncpg.Connection, made: dict[str, bytes],
+    async def _vault_changes(self, conn: Conn, made: dict[str, bytes],
                              destroyed: list[str], erased: list[str],
                              claims: dict[bytes, str]) -> None:
         t, kek = self.tenant, self.real_vault.kek

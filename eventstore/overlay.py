@@ -258,10 +258,12 @@ class OverlayKeyVault:
         self._known_holders.update(((tenant, d), v) for d, v in holders.items())
 
     def start_over(self, tenant: str) -> None:
-        for table in (self._keys, self._claims, self._erased, self._known_keys,
-                      self._known_holders):
-            for k in [k for k in table if k[0] == tenant]:
-                del table[k]
+        for by_subject in (self._keys, self._erased, self._known_keys):
+            for k in [k for k in by_subject if k[0] == tenant]:
+                del by_subject[k]
+        for by_digest in (self._claims, self._known_holders):
+            for d in [d for d in by_digest if d[0] == tenant]:
+                del by_digest[d]
         self._new = {k for k in self._new if k[0] != tenant}
 
     def layered(self, tenant: str) -> tuple[dict[str, bytes], list[str], list[str],
