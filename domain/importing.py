@@ -41,7 +41,7 @@ from domain.agents.personal import subject
 from domain.errors import Refused
 from domain.events import streams
 from domain.handling import AggregateCache, Context
-from domain.journal import Malformed, parse_command
+from domain.journal import Malformed, parse_command, plain_text
 from domain.ledger import Ledger
 from domain.ports import Batch, Batching, EventStore, KeyVault, MetadataValue
 
@@ -197,9 +197,9 @@ def _read(raw_lines: Iterable[str | bytes], summary: Summary | None) -> Iterator
             continue
         kind = "?"
         try:
-            doc = _doc(text)
+            doc, plain = _doc(text)
             kind = doc["cmd"] if isinstance(doc.get("cmd"), str) else "?"
-            line = _line(number, doc, kind)
+            line = _line(number, doc, kind, plain)
         except Malformed as e:
             if summary is not None:
                 summary.lines += 1
@@ -213,22 +213,36 @@ def _read(raw_lines: Iterable[str | bytes], summary: Summary | None) -> Iterator
         yield line
 
 
-def _doc(text: str) -> dict[str, Any]:
+def _doc(text: str) -> tuple[dict[str, Any], bool]:
+    """The line's object, and whether its values need no checking one by one
+    (domain.journal.plain_text; a float is left to that check to name)."""
     try:
-        doc = json.loads(text)
+        try:
+            doc, plain = json.loads(text, parse_float=_float_seen), plain_text(text)
+        except _FloatSeen:
+            doc, plain = json.loads(text), False
     except ValueError as e:
         raise Malformed(f"not JSON: {e}") from None
     if not isinstance(doc, dict):
         raise Malformed("not a JSON object")
-    return doc
+    return doc, plain
 
 
-def _line(number: int, doc: dict[str, Any], kind: str) -> Line:
-    key = idempotency_key(doc)
-    command_id = doc.pop("id", None)
+class _FloatSeen(Exception):
+    pass
+
+
+def _float_seen(text: str) -> Any:
+    raise _FloatSeen
+
+
+def _line(number: int, doc: dict[str, Any], kind: str, plain: bool = False) -> Line:
+    command_id = doc.get("id")
     if command_id is not None and (not isinstance(command_id, str) or not command_id.strip()):
         raise Malformed("id: the command's id must be a non-empty string")
-    return Line(number, key, parse_command(doc), kind)
+    # Checked before the key is made of it: a lone surrogate cannot even be encoded.
+    command = parse_command({k: v for k, v in doc.items() if k != "id"}, plain=plain)
+    return Line(number, idempotency_key(doc), command, kind)
 
 
 async def run_journal(

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from domain import bounds
+from domain.importing import Summary, read_journal
 from domain.journal import Malformed, parse_command, parse_line
 from tests.unit.world import join, line, world
 
@@ -117,3 +118,20 @@ async def test_a_policy_document_out_of_shape_is_malformed_before_it_is_issued(
     with pytest.raises(Malformed, match=what):
         await w.handle(line(AT, "policy", **document))
     assert await w.head() == head
+
+
+@pytest.mark.parametrize(("text", "what", "numbers"), [
+    *HOSTILE,
+    ('{"at": "2026-01-12T09:00:00+08:00", "cmd": "warn", "agent": "A1", "reason": "a\\ud800b"}',
+     "U+D800", {"character": "U+D800"}),
+    (line(AT, "warn", agent="A1", reason="a\x7fb"), "U+007F", {"character": "U+007F"}),
+    ('{"at": "2026-01-12T09:00:00+08:00", "cmd": "tick", "x": 1.5}', "has a fraction", {}),
+])
+def test_an_imported_line_beyond_the_bounds_is_malformed_too(
+    text: str, what: str, numbers: dict[str, Any]
+) -> None:
+    """The importer looks at a short plain line's values at once (journal.plain_text),
+    not one by one: it finds every line beyond the bounds all the same."""
+    summary = Summary()
+    assert read_journal([text], summary) == []
+    assert len(summary.malformed) == 1 and what in summary.malformed[0][1]
