@@ -313,8 +313,8 @@ async def _run_batches(
         if not pending:
             return
         chunk, pending = pending[:size], pending[size:]
+        await _prepare(batches, tenant, chunk)  # first: it stands the layer on the head
         head = await batches.store.head(tenant)
-        await _prepare(batches, tenant, chunk)
         part = Summary()
         for line in chunk:
             await _run_line(ledger, tenant, actor, line, part)

@@ -95,12 +95,13 @@ async def recorded(pool: asyncpg.Pool, vault: PostgresKeyVault, tenant: str) -> 
 
 
 async def both_ways(pool: asyncpg.Pool, vault: PostgresKeyVault, tenant: str,
-                    lines: list[str], batch: int) -> None:
+                    lines: list[str], batch: int, again: bool = True) -> None:
     store = PostgresEventStore(pool)
     try:
         one = await run_journal(store, vault, f"{tenant}-one", lines, bulk=False)
         bulk = await run_journal(store, vault, f"{tenant}-bulk", lines, batch=batch)
-        again = await run_journal(store, vault, f"{tenant}-bulk", lines, batch=batch)
+        repeated = await run_journal(store, vault, f"{tenant}-bulk", lines, batch=batch) \
+            if again else None
     finally:
         await store.close()
     assert one.malformed == [] and one.accepted > 0
@@ -108,10 +109,10 @@ async def both_ways(pool: asyncpg.Pool, vault: PostgresKeyVault, tenant: str,
     first = await recorded(pool, vault, f"{tenant}-one")
     second = await recorded(pool, vault, f"{tenant}-bulk")
     assert second["events"] and second == first
-    # Imported again in bulk, it records nothing and answers as the first time.
-    assert (again.accepted, again.replayed, again.refused) == (one.accepted, one.accepted,
-                                                               one.refused)
-    assert await recorded(pool, vault, f"{tenant}-bulk") == first
+    if repeated is not None:  # imported again in bulk: nothing recorded, the same answers
+        assert (repeated.accepted, repeated.replayed, repeated.refused) == (
+            one.accepted, one.accepted, one.refused)
+        assert await recorded(pool, vault, f"{tenant}-bulk") == first
 
 
 @pytest.mark.parametrize("journal", JOURNALS, ids=[j.stem for j in JOURNALS])
@@ -127,7 +128,8 @@ async def test_a_generated_journal_of_20000_commands_in_bulk_is_recorded_as_one_
 ) -> None:
     lines = generated(20_000, seed=19)
     assert len(lines) >= 20_000
-    await both_ways(pool, pg_vault, tenant, lines, batch=3_000)
+    # Not imported again (the public journals are): it would only add to CI's time.
+    await both_ways(pool, pg_vault, tenant, lines, batch=3_000, again=False)
 
 
 async def test_a_writer_meanwhile_is_never_overwritten_the_batch_is_judged_again(
