@@ -12,6 +12,7 @@ recruiting without selling), so a demo has alerts to show.
 
 from __future__ import annotations
 
+import bisect
 import json
 import random
 import sys
@@ -44,6 +45,10 @@ class Journal:
         self.step = timedelta(days=180) / commands  # six months of history
         self.agents: list[tuple[str, int, str | None]] = []  # (id, depth, sponsor)
         self.stock: dict[str, int] = {}
+        # Kept as they change, in joining order (what a scan of self.agents would find):
+        # scanned at every line, a journal of 100,000 agents took hours to generate.
+        self.parents: list[tuple[str, int, str | None]] = []  # agents above the last level
+        self.sellers: list[int] = []  # indexes in self.agents of the agents with stock
         self.sales: list[tuple[str, datetime, int]] = []  # (sale, when, units)
         self.closed = period_of(START)
         self.written = 0
@@ -70,7 +75,7 @@ class Journal:
         r = self.rng.random()
         if len(self.agents) < self.agents_wanted and (r < 0.15 or len(self.agents) < 3):
             return self._join()
-        sellers = [a for a in self.agents if self.stock.get(a[0], 0) > 0]
+        sellers = self.sellers
         if r < 0.25 or not sellers:
             return self._purchase()
         if r < 0.27 and self.sales:
@@ -78,15 +83,17 @@ class Journal:
             if self.at - when < timedelta(days=6):
                 self.sales.pop()
                 return self.line("return", sale=sale, lines=[{"sku": SKU, "qty": 1}])
-        return self._sale(self.rng.choice(sellers)[0])
+        return self._sale(self.agents[self.rng.choice(sellers)][0])
 
     def _join(self) -> str:
         n = len(self.agents) + 1
-        parents = [a for a in self.agents if a[1] < 3]
+        parents = self.parents
         sponsor = None if n % 20 == 1 or not parents else self.rng.choice(parents)
         depth = 1 if sponsor is None else sponsor[1] + 1
         agent = f"A{n}"
         self.agents.append((agent, depth, sponsor[0] if sponsor else None))
+        if depth < 3:
+            self.parents.append(self.agents[-1])
         return self.line("join", agent=agent, sponsor=sponsor[0] if sponsor else None,
                          tier=TIER_BY_DEPTH[depth], name=f"代理{n}", id_number=id_number(n),
                          phone=f"138{n:08d}")  # fmt: skip
@@ -95,20 +102,29 @@ class Journal:
         buyer, _depth, sponsor = self.rng.choice(self.agents)
         qty = self.rng.randint(5, 40)
         if sponsor is not None and self.stock.get(sponsor, 0) >= qty:
-            self.stock[sponsor] -= qty
+            self._stock(sponsor, -qty)
         else:
             sponsor = None  # from HQ
-        self.stock[buyer] = self.stock.get(buyer, 0) + qty
+        self._stock(buyer, qty)
         return self.line("purchase", buyer=buyer, seller=sponsor, lines=[{"sku": SKU, "qty": qty}])
 
     def _sale(self, seller: str) -> str:
         qty = min(self.stock[seller], self.rng.randint(1, 3))
-        self.stock[seller] -= qty
+        self._stock(seller, -qty)
         sale = f"S{self.written}"
         self.sales.append((sale, self.at, qty))
         price = f"{self.rng.choice((99, 95, 92, 90))}.00"
         return self.line("sale", sale=sale, seller=seller, customer=f"C{self.rng.randint(1, 9999)}",
                          lines=[{"sku": SKU, "qty": qty, "unit_price": price}])  # fmt: skip
+
+    def _stock(self, agent: str, change: int) -> None:
+        before = self.stock.get(agent, 0)
+        self.stock[agent] = after = before + change
+        index = int(agent[1:]) - 1  # "A<n>" is the n-th to join
+        if before <= 0 < after:
+            bisect.insort(self.sellers, index)
+        elif after <= 0 < before:
+            del self.sellers[bisect.bisect_left(self.sellers, index)]
 
 
 def _next_period(period: str) -> str:
