@@ -302,8 +302,9 @@ def _repeat(first_of: dict[str, int], line: Line, summary: Summary) -> None:
 
 async def _run_batches(
     batches: Batch, tenant: str, actor: str, journal: Iterator[Line], summary: Summary,
-    progress: Callable[[int], None] | None, size: int, first_of: dict[str, int],
+    progress: Callable[[int], None] | None, batch: int, first_of: dict[str, int],
 ) -> None:
+    size = batch
     cache = AggregateCache(CACHE_SIZE)
     ledger = Ledger(batches.store, batches.vault, cache)
     pending: list[Line] = []
@@ -327,6 +328,7 @@ async def _run_batches(
             for line in chunk:
                 _repeat(first_of, line, summary)
             _merge(summary, part)
+            size = min(batch, size * 2)  # back up towards full batches once they pass
             continue
         # Someone else recorded meanwhile: judge the chunk again (smaller, so that a
         # busy ledger is met less often), on the ledger as it now stands.
