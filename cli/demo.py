@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 from datetime import datetime
 
 from cli.demo_brand import DAY, DAYS, DemoBrand
@@ -59,6 +60,11 @@ def _ensure_signing_key(settings: Settings, tenant: str) -> str:
 
 
 async def _prepare(settings: Settings) -> None:
+    # SIGTERM as Ctrl-C: the generation is cancelled, its pool (and an embedded server)
+    # closed on the way out; what was appended is whole, the next start finishes it.
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     tenant = settings.tenant
     async with open_database(settings) as pool:
         store = PostgresEventStore(pool)
@@ -104,4 +110,9 @@ async def _prepare(settings: Settings) -> None:
 
 def prepare_demo(settings: Settings) -> None:
     """Create (or finish) the demo brand; print an HQ and an agent token."""
-    asyncio.run(_prepare(settings))
+    try:
+        asyncio.run(_prepare(settings))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print("stopped before the demo brand was ready: the next start finishes it",
+              flush=True)
+        raise SystemExit(1) from None

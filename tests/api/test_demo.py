@@ -106,7 +106,8 @@ def demo(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 def test_a_start_interrupted_while_generating_is_finished_by_the_next(demo: Demo):
     assert "generating the demo brand" in demo.first
-    assert "token" not in demo.first  # stopped before it was done
+    assert "stopped before the demo brand was ready: the next start finishes it" in demo.first
+    assert "token" not in demo.first
     assert "was interrupted while generating" in demo.second
     summary = next(x for x in demo.second.splitlines() if " lines: " in x)
     lines, accepted = int(summary.split()[0]), int(summary.split()[2])
