@@ -74,7 +74,8 @@ async def _prepare(settings: Settings) -> None:
             lines = list(brand.lines())  # a second or so; the judging is what takes time
             if end is not None and await store.recorded(tenant, _key(lines[0])) is None:
                 print(f"tenant {tenant!r} holds a ledger that is not the demo brand:"
-                      " served as it is, no demo made", flush=True)
+                      " served as it is, no demo made (another WEILEDGER_TENANT makes one;"
+                      " `weiledger users create-admin` gives this one an admin)", flush=True)
                 return
             if end is not None and await store.recorded(tenant, _key(lines[-1])):
                 print(f"demo brand {tenant!r} is already there: new tokens only", flush=True)
