@@ -59,8 +59,10 @@ export_commands.register(app)  # keys init, checkpoint, export, verify-export (e
 register_users(app)  # users create-admin, token, revoke, list (cli/users.py)
 
 
-def _with_runner(work: Callable[[ProjectionRunner], Awaitable[int]]) -> int:
-    """Run `work` with a projection runner over the configured database."""
+def _with_runner(work: Callable[[ProjectionRunner], Awaitable[int]], what: str) -> int:
+    """Run `work` with a projection runner over the configured database, its progress
+    drawn as `what`."""
+    from cli.progress import progress
     from eventstore.database import open_database
     from eventstore.postgres import PostgresEventStore
     from projections.registry import all_projections
@@ -70,9 +72,10 @@ def _with_runner(work: Callable[[ProjectionRunner], Awaitable[int]]) -> int:
         async with open_database(Settings()) as pool:
             store = PostgresEventStore(pool)
             try:
-                runner = ProjectionRunner(pool, store, all_projections())
-                await runner.ensure()
-                return await work(runner)
+                with progress(what) as bar:
+                    runner = ProjectionRunner(pool, store, all_projections(), progress=bar)
+                    await runner.ensure()
+                    return await work(runner)
             finally:
                 await store.close()
 
@@ -84,12 +87,14 @@ def projections_catch_up() -> None:
     """Bring every read model up to the head of every tenant, then stop."""
 
     async def work(runner: ProjectionRunner) -> int:
+        if runner.progress is not None:
+            runner.progress.size(await runner.behind())
         applied = await runner.catch_up_all()
         for name, why in runner.halted.items():
             typer.echo(f"HALTED {name}: {why}", err=True)
         return applied if not runner.halted else -1
 
-    applied = _with_runner(work)
+    applied = _with_runner(work, "catch-up")
     if applied < 0:
         raise typer.Exit(1)
     typer.echo(f"caught up: {applied} event(s) applied")
@@ -101,10 +106,12 @@ def projections_rebuild(name: Annotated[str, typer.Argument(help="the projection
     the service runs)."""
 
     async def work(runner: ProjectionRunner) -> int:
+        if runner.progress is not None:
+            runner.progress.size(sum([await runner.store.head(t) for t in await runner.tenants()]))
         return await runner.rebuild(name)
 
     try:
-        applied = _with_runner(work)
+        applied = _with_runner(work, f"rebuild {name}")
     except KeyError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(2) from error
@@ -156,7 +163,8 @@ def serve(
 def import_journal(
     journal: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL journal")],
     tenant: Annotated[str | None, typer.Option(help="brand (default: WEILEDGER_TENANT)")] = None,
-    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+    progress: Annotated[bool, typer.Option(help="a progress bar on stderr when it is a "
+                                           "terminal (WEILEDGER_PROGRESS=1: always)")] = True,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="judge every line against the ledger, in order; record nothing")] = False,
     report: Annotated[Path | None, typer.Option(
@@ -171,8 +179,7 @@ def import_journal(
 
     The whole file is checked first: one malformed line and nothing is recorded (exit 1),
     every bad line named. Importing it again, or a corrected copy, records nothing twice."""
-    from tqdm import tqdm
-
+    from cli.progress import progress as drawn
     from domain.importing import run_journal
     from eventstore.database import open_database
     from eventstore.kek import kek_files
@@ -186,10 +193,11 @@ def import_journal(
             store = PostgresEventStore(pool)
             vault = await PostgresKeyVault.open(pool, kek_files(settings))
             try:
-                with tqdm(unit="cmd", disable=not progress, file=sys.stderr) as bar:
+                lines = _JournalFile(journal)
+                with drawn("import", len(lines), unit="cmd", enabled=progress) as bar:
                     return await run_journal(
-                        store, vault, tenant or settings.tenant, _JournalFile(journal),
-                        progress=bar.update, actor=f"import:{journal.name}",
+                        store, vault, tenant or settings.tenant, lines,
+                        progress=bar, actor=f"import:{journal.name}",
                         bulk=not one_at_a_time, record=not dry_run,
                     )
             finally:
@@ -224,12 +232,18 @@ class _JournalFile:
             for raw in f:
                 yield raw.rstrip(b"\r\n")
 
+    def __len__(self) -> int:
+        """How many lines (the progress bar's total): one quick pass, nothing kept."""
+        with self.path.open("rb") as f:
+            return sum(1 for _ in f)
+
 
 @app.command("verify-payouts")
 def verify_payouts_command(
     tenant: Annotated[str | None, typer.Option(help="one tenant only")] = None,
 ) -> None:
     """Re-derive every statement from the events alone; print every difference."""
+    from cli.progress import progress
     from eventstore.database import open_database
     from eventstore.postgres import PostgresEventStore
     from projections.payouts import verify_payouts
@@ -244,7 +258,9 @@ def verify_payouts_command(
                 await runner.ensure()
                 await runner.catch_up(runner.projection("statements"))
                 tenants = [tenant] if tenant else await runner.tenants()
-                return {t: await verify_payouts(store, pool, t) for t in tenants}
+                with progress("verify-payouts") as bar:
+                    bar.size(sum([await store.head(t) for t in tenants]))
+                    return {t: await verify_payouts(store, pool, t, bar) for t in tenants}
             finally:
                 await store.close()
 
@@ -313,10 +329,12 @@ def db_verify_chain(
     held = [] if receipts is None else _receipt_keys(receipts, tenant, faults)
 
     async def go(url: str) -> ChainReport:
+        from cli.progress import progress
         from export.receipts import check_receipts
 
         async with connection(url, settings.describe_database()) as conn:
-            report = await verify_chain(conn, tenant)
+            with progress("verify-chain") as bar:
+                report = await verify_chain(conn, tenant, progress=bar)
             for name, folder, public in held:
                 found = await check_receipts(conn, name, folder, public)
                 faults.extend(found.faults)

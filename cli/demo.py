@@ -1,117 +1,119 @@
-"""`weiledger serve --demo`: a generated demo brand on first start, and tokens to try it.
+"""`weiledger serve --demo`: the demo brand on first start, and tokens to try it.
 
-About 2,000 agents over 3 levels and 52,000 commands over six months (cli.journal_generator's
-generator), plus a few planted agents who break the watch rules so the demo has alerts:
-entry loading (P1), recruiting without selling (P2 and its five recruits), hoarding
-(P3 buys again while most of its stock is unsold).
+The brand is cli/demo_brand.py's journal (a lawful brand of about 2,000 agents and a
+handful of planted violations, README "The demo"), imported through run_journal like
+any journal, so every rule judges it. Then the brand's signing key is made (the
+regulator's export works at once), and the demo's HQ admin (found again at each start,
+never one more) and an agent with stock get a token each.
 
-The history goes through the same command services as the importer (run_journal, one
-AggregateCache), so every rule judges it: about 400 commands/s on PostgreSQL, two to three
-minutes, with a progress bar. We chose the honest path over a faster one that would
-write events directly, bypassing the rules the demo is meant to show.
+A start interrupted while generating (SIGINT, SIGTERM, a crash) leaves lines recorded,
+each with its idempotency key (its content hash), but not the journal's last line, the
+`tick` that marks the brand complete. The next start finds the journal's date in its
+first event, generates the same lines again and imports them: what was recorded
+answers as before, the rest is judged, and it says so. Nothing is half-made for long.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sys
-from collections.abc import Iterator
-from datetime import datetime, timedelta
-from typing import Any
+import json
+import signal
+from datetime import datetime
 
-from cli.journal_generator import SKU, Journal, id_number
+from cli.demo_brand import DAY, DAYS, DemoBrand
+from cli.progress import progress
 from config.settings import Settings
-from domain.importing import run_journal
+from domain.importing import idempotency_key, run_journal
+from domain.periods import CST, cst_date
 from eventstore.database import open_database
 from eventstore.kek import kek_files
 from eventstore.postgres import PostgresEventStore
-from eventstore.principals import Role, create_principal, issue_token
+from eventstore.principals import Role, create_principal, issue_token, named_principal
 from eventstore.vault import PostgresKeyVault
 
-COMMANDS = 52_000
-AGENTS = 2_000
-PLANT_AT = 9_000  # lines into the history (about five weeks in)
+ADMIN = "demo HQ admin"
+ACTOR = "demo"
 
 
-class DemoJournal(Journal):
-    """The benchmark journal, with a handful of planted rule breakers."""
-
-    def __init__(self, commands: int = COMMANDS, agents: int = AGENTS, seed: int = 2026) -> None:
-        super().__init__(commands, seed=seed, agents=agents)
-        self._pending: list[tuple[datetime, str, dict[str, Any]]] = []
-        self._planted = False
-
-    def lines(self) -> Iterator[str]:
-        for line in super().lines():
-            yield line
-            if not self._planted and self.written >= PLANT_AT:
-                self._planted = True
-                self._plant()
-            due = [p for p in self._pending if p[0] <= self.at]
-            for item in due:
-                self._pending.remove(item)
-                yield self.line(item[1], **item[2])
-
-    def _later(self, delay: timedelta, cmd: str, **fields: Any) -> None:
-        self._pending.append((self.at + delay, cmd, fields))
-
-    def _plant_join(self, agent: str, n: int, sponsor: str | None, tier: str) -> None:
-        self._later(timedelta(minutes=n), "join", agent=agent, sponsor=sponsor, tier=tier,
-                    name=f"演示{agent}", id_number=id_number(9_000 + n), phone=f"139{n:08d}")
-
-    def _plant(self) -> None:
-        # entry loading: 60 units (2,376.00 at the partner price) in the first week,
-        # and no retail sale in the 30 days after joining
-        self._plant_join("P1", 1, None, "partner")
-        self._later(timedelta(hours=2), "purchase", buyer="P1", seller=None,
-                    lines=[{"sku": SKU, "qty": 60}])
-        # recruiting without selling: five recruits in a fortnight, no own sale
-        self._plant_join("P2", 2, None, "partner")
-        for i in range(1, 6):
-            self._later(timedelta(days=2 * i), "join", agent=f"P2-{i}", sponsor="P2",
-                        tier="general", name=f"演示P2-{i}", id_number=id_number(9_100 + i),
-                        phone=f"137{i:08d}")
-        # hoarding: buys 100, sells 5, buys 50 more ten days later
-        self._plant_join("P3", 3, None, "partner")
-        self._later(timedelta(hours=3), "purchase", buyer="P3", seller=None,
-                    lines=[{"sku": SKU, "qty": 100}])
-        self._later(timedelta(days=2), "sale", sale="P3-S1", seller="P3", customer="C-P3",
-                    lines=[{"sku": SKU, "qty": 5, "unit_price": "99.00"}])
-        self._later(timedelta(days=10), "purchase", buyer="P3", seller=None,
-                    lines=[{"sku": SKU, "qty": 50}])
+def today_midnight() -> datetime:
+    return datetime.combine(cst_date(datetime.now(CST)), datetime.min.time(), CST)
 
 
-async def _prepare(settings: Settings, commands: int) -> None:
-    from tqdm import tqdm
+def _key(line: str) -> str:
+    return idempotency_key(json.loads(line))
 
+
+async def _begun(store: PostgresEventStore, tenant: str) -> datetime | None:
+    """The end of the demo journal this tenant began with (its first event is the
+    journal's first line, dated `end` - DAYS); None if the tenant is empty."""
+    first = await store.read_all(tenant, limit=1)
+    return None if not first else (first[0].business_time + DAYS * DAY).astimezone(CST)
+
+
+def _ensure_signing_key(settings: Settings, tenant: str) -> str:
+    from export.signing import fingerprint, init_key, key_path, load_private_key
+
+    keys = settings.keys_folder()
+    if not key_path(keys, tenant).exists():
+        init_key(keys, tenant)
+    return fingerprint(load_private_key(keys, tenant).public_key())
+
+
+async def _prepare(settings: Settings) -> None:
+    # SIGTERM as Ctrl-C: the generation is cancelled, its pool (and an embedded server)
+    # closed on the way out; what was appended is whole, the next start finishes it.
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     tenant = settings.tenant
     async with open_database(settings) as pool:
         store = PostgresEventStore(pool)
         try:
-            if await store.head(tenant) == 0:
-                print(f"generating the demo brand {tenant!r}: {commands:,} commands through"
-                      " the ledger's rules (a few minutes, once)", flush=True)
-                with tqdm(total=commands, unit="cmd", file=sys.stderr) as bar:
-                    summary = await run_journal(
-                        store, await PostgresKeyVault.open(pool, kek_files(settings)), tenant,
-                        DemoJournal(commands).lines(),
-                        progress=bar.update, actor="demo",
-                    )
-                print(summary.describe().splitlines()[0], flush=True)
-            else:
+            end = await _begun(store, tenant)
+            brand = DemoBrand(end or today_midnight())
+            lines = list(brand.lines())  # a second or so; the judging is what takes time
+            if end is not None and await store.recorded(tenant, _key(lines[0])) is None:
+                print(f"tenant {tenant!r} holds a ledger that is not the demo brand:"
+                      " served as it is, no demo made (another WEILEDGER_TENANT makes one;"
+                      " `weiledger users create-admin` gives this one an admin)", flush=True)
+                return
+            if end is not None and await store.recorded(tenant, _key(lines[-1])):
                 print(f"demo brand {tenant!r} is already there: new tokens only", flush=True)
-            admin = await create_principal(pool, tenant, Role.ADMIN, "demo HQ admin")
-            agent = await create_principal(pool, tenant, Role.AGENT, "demo agent A2", "A2")
+            else:
+                if end is None:
+                    print(f"generating the demo brand {tenant!r}: {len(lines):,} commands"
+                          " through the ledger's rules (once)", flush=True)
+                else:
+                    print(f"the demo brand {tenant!r} was interrupted while generating, at"
+                          f" event {await store.head(tenant):,}: finishing it (what is"
+                          " recorded answers as before)", flush=True)
+                vault = await PostgresKeyVault.open(pool, kek_files(settings))
+                with progress("demo brand", len(lines), unit="cmd") as update:
+                    summary = await run_journal(store, vault, tenant, lines,
+                                                progress=update, actor=ACTOR)
+                print(summary.describe().splitlines()[0], flush=True)
+            print(f"signing key {_ensure_signing_key(settings, tenant)}: the regulator's"
+                  " export works now (weiledger export, GET /v1/exports)", flush=True)
+            admin = await named_principal(pool, tenant, Role.ADMIN, ADMIN)
+            admin = admin or await create_principal(pool, tenant, Role.ADMIN, ADMIN)
+            seller = brand.token_agent
+            agent = await create_principal(pool, tenant, Role.AGENT, f"demo agent {seller}",
+                                           seller)
             hq = await issue_token(pool, admin, days=7)
             mine = await issue_token(pool, agent, days=7)
         finally:
             await store.close()
     print("HQ admin token (7 days):  " + hq.token)
-    print("agent A2 token (7 days):  " + mine.token)
-    print("in /docs: Authorize, paste a token; e.g. GET /v1/tree, GET /v1/alerts,"
-          " GET /v1/me/statements as A2", flush=True)
+    print(f"agent {seller} token (7 days):  " + mine.token)
+    print("in /docs: Authorize, paste a token; e.g. GET /v1/alerts, GET /v1/refusals,"
+          f" GET /v1/me/stock as {seller} (README: what the demo plants)", flush=True)
 
 
-def prepare_demo(settings: Settings, commands: int = COMMANDS) -> None:
-    """Create the demo brand if the tenant is empty; print an HQ and an agent token."""
-    asyncio.run(_prepare(settings, commands))
+def prepare_demo(settings: Settings) -> None:
+    """Create (or finish) the demo brand; print an HQ and an agent token."""
+    try:
+        asyncio.run(_prepare(settings))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print("stopped before the demo brand was ready: the next start finishes it",
+              flush=True)
+        raise SystemExit(1) from None

@@ -147,6 +147,7 @@ def export_command(
 ) -> None:
     """Write the signed audit export of a brand (streamed; verifiable offline). Refuses a
     ledger whose chain, chain head or receipts do not verify; signs through the head."""
+    from cli.progress import progress
     from eventstore.database import open_database
     from eventstore.kek import KekError, kek_files
     from eventstore.postgres import PostgresEventStore
@@ -175,10 +176,10 @@ def export_command(
                 for model in ("tree", "alerts", "disputes"):  # the CSVs that read them
                     await runner.catch_up(runner.projection(model))
                 async with pool.acquire() as conn:
-                    with part.open("wb") as sink:
+                    with part.open("wb") as sink, progress("export") as bar:
                         return await write_export(conn, name, sink, key,
                                                   await current_kek(conn, kek_files(settings)),
-                                                  since=first, until=last)
+                                                  since=first, until=last, progress=bar)
             finally:
                 await store.close()
 
@@ -209,9 +210,11 @@ def verify_export_command(
 ) -> None:
     """Verify an export offline: signature, files, chain, log, checkpoints, arithmetic,
     statements; with --after, that it extends an earlier export."""
+    from cli.progress import progress
     from export.verify.archive import verify_export
 
-    report = verify_export(file, expect_key=expect_key, after=after)
+    with progress("verify-export", unit="check") as bar:
+        report = verify_export(file, expect_key=expect_key, after=after, progress=bar)
     typer.echo(report.text())
     if not report.ok:
         raise typer.Exit(1)

@@ -1,13 +1,13 @@
 """A generated command journal (DOMAIN.md's JSONL format) of any length, valid by
-construction under the default policy, for import benchmarks and the demo brand.
+construction under the default policy, for import benchmarks.
 
     python -m cli.journal_generator 100000 > journal.jsonl
 
 Agents join in three levels (partner, general, first/vip), buy stock from HQ or from
 their sponsor at their tier price, sell it at retail above the price floor, take a few
-returns inside the 7-day window, and each month is closed after it ends. A handful of
-agents are planted to break the watch rules (hoarding, entry loading, push-down,
-recruiting without selling), so a demo has alerts to show.
+returns inside the 7-day window, and each month is closed after it ends. It heeds no
+watch rule (stock piles up, most statements are 0.00): the demo brand is
+cli/demo_brand.py's.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+from typing import Protocol
 
 log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
@@ -16,6 +17,16 @@ PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 GC_THRESHOLDS = (100_000, 50, 1000)
 # A service: young collections every 5,000, each a pause of a millisecond or two.
 SERVING_GC_THRESHOLDS = (5_000, 50, 1000)
+
+
+class Progress(Protocol):
+    """How a long piece of work tells how far it has got (cli/progress.py draws it):
+    `progress(n)` when n more units are done, `progress.size(total)` once it knows how
+    many there are in all."""
+
+    def __call__(self, done: int) -> None: ...
+
+    def size(self, total: int) -> None: ...
 
 
 def tune_gc() -> None:

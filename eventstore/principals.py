@@ -81,6 +81,17 @@ async def create_principal(
     return principal
 
 
+async def named_principal(db: Db, tenant: str, role: Role, name: str) -> Principal | None:
+    """The oldest principal of that role and name (the demo's own admin, found again at
+    each start instead of one more made)."""
+    row = await db.fetchrow(
+        "SELECT principal, agent FROM principals WHERE tenant = $1 AND role = $2 AND name = $3"
+        " ORDER BY created_at, principal LIMIT 1",
+        tenant, role.value, name,
+    )
+    return None if row is None else Principal(tenant, row["principal"], name, role, row["agent"])
+
+
 async def issue_token(
     db: Db, principal: Principal, days: float = TOKEN_MAX_DAYS, *,
     max_days: float = TOKEN_MAX_DAYS,

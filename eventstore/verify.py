@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from config.runtime import Progress
 from eventstore.chain import ChainBreak, ChainVerifier
 from eventstore.database import Conn
 from eventstore.postgres import COLUMNS, row_to_event
@@ -20,7 +21,11 @@ class ChainReport:
         return not self.breaks
 
 
-async def verify_chain(conn: Conn, tenant: str | None = None) -> ChainReport:
+STEP = 1000  # events between two reports of progress
+
+
+async def verify_chain(conn: Conn, tenant: str | None = None,
+                       progress: Progress | None = None) -> ChainReport:
     """Walk the events of every tenant (or one) in position order, from a cursor."""
     report = ChainReport()
     heads = {
@@ -32,6 +37,8 @@ async def verify_chain(conn: Conn, tenant: str | None = None) -> ChainReport:
     }
     verifier: ChainVerifier | None = None
     broken: set[str] = set()
+    if progress is not None:
+        progress.size(sum(position for position, _hash in heads.values()))
 
     def close(v: ChainVerifier) -> None:
         head = heads.pop(v.tenant, None)
@@ -55,6 +62,8 @@ async def verify_chain(conn: Conn, tenant: str | None = None) -> ChainReport:
                 verifier = ChainVerifier(event.tenant)
                 report.tenants += 1
             report.events += 1
+            if progress is not None and report.events % STEP == 0:
+                progress(STEP)
             if event.tenant in broken:
                 continue
             try:
@@ -64,6 +73,8 @@ async def verify_chain(conn: Conn, tenant: str | None = None) -> ChainReport:
                 broken.add(event.tenant)
     if verifier is not None:
         close(verifier)
+    if progress is not None:
+        progress(report.events % STEP)
     for name, (position, _hash) in heads.items():
         if position > 0:
             report.breaks.append(ChainBreak(name, 1, f"no events, but the head says {position}"))

@@ -47,6 +47,7 @@ from typing import IO, Any, cast
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from config.runtime import Progress
 from domain.periods import CST
 from domain.policy.model import DEFAULT_POLICY, from_document, to_document
 from eventstore import reads
@@ -204,30 +205,40 @@ def _warning(policies: list[dict[str, Any]]) -> str | None:
             "downline's sales (团队计酬), a mark of pyramid selling under 禁止传销条例 Art. 7")
 
 
-async def _logged(source: AsyncIterator[bytes], log: MerkleBuilder) -> AsyncIterator[bytes]:
+async def _logged(source: AsyncIterator[bytes], log: MerkleBuilder,
+                  progress: Progress | None) -> AsyncIterator[bytes]:
     async for h in source:
         log.add(h)
+        if progress is not None:
+            progress(1)
         yield h
 
 
 async def write_export(conn: Conn, tenant: str, out: Out,
                        key: Ed25519PrivateKey, kek: Kek, *, since: date | None = None,
-                       until: date | None = None, drain: Drain | None = None) -> dict[str, Any]:
+                       until: date | None = None, drain: Drain | None = None,
+                       progress: Progress | None = None) -> dict[str, Any]:
     """Write the export of `tenant` to `out`; returns the manifest it signed.
 
     `drain`, when given, is awaited every few hundred rows: a streaming response uses
-    it to hold the writer back until the client has taken what was written."""
+    it to hold the writer back until the client has taken what was written.
+    `progress` counts the chain's positions written, 1 to the range's last."""
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         r = await resolve_range(conn, tenant, since, until)
+        if progress is not None:
+            progress.size(r.last)
         z = _Zip(out, drain)
         log = MerkleBuilder()  # over every chain hash from position 1 to the range's end
-        await z.hashes(f.PREFIX, _logged(sources.prefix_hashes(conn, tenant, r.first), log))
+        await z.hashes(f.PREFIX, _logged(sources.prefix_hashes(conn, tenant, r.first), log,
+                                                   progress))
         await z.lines(f.OPENING, (f.event_line(e) async for e in
                                   sources.events(conn, tenant, 1, r.first - 1, f.OPENING_NAMES)))
 
         async def in_range() -> AsyncIterator[bytes]:
             async for e in sources.events(conn, tenant, r.first, r.last):
                 log.add(e.hash)
+                if progress is not None:
+                    progress(1)
                 yield f.event_line(e)
         await z.lines(f.EVENTS, in_range())
         about = sources.About(r.first, r.last, None if since is None else _start_of(since),

@@ -13,6 +13,7 @@ stated figure and an insider would change that one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 from domain.ports import EventStore
@@ -81,8 +82,10 @@ def differences(period: str, want: Accounts, got: Accounts, names: tuple[str, st
     return found
 
 
-async def verify_payouts(store: EventStore, pool: Reader, tenant: str) -> list[str]:
-    history = await replay(store, tenant)
+async def verify_payouts(store: EventStore, pool: Reader, tenant: str,
+                         progress: Callable[[int], None] | None = None) -> list[str]:
+    """Every difference found; `progress(n)`: n more positions of the log replayed."""
+    history = await replay(store, tenant, await store.head(tenant), progress)
     found: list[str] = []
     for period in history.closed:
         derived = {st.agent: derived_account(st) for st in history.derived[period]}

@@ -28,6 +28,7 @@ from typing import ClassVar, cast
 
 import asyncpg
 
+from config.runtime import Progress
 from domain.ports import RecordedEvent, VersionConflict
 from eventstore.errors import DatabaseUnavailable, translate
 from eventstore.postgres import Conn, PostgresEventStore
@@ -85,15 +86,18 @@ class ProjectionRunner:
         batch: int = BATCH,
         *,
         tenant: str | None = None,
+        progress: Progress | None = None,
     ) -> None:
         """`tenant`: run that tenant's projections only (the service runs its own tenant;
-        tests share one database and keep to theirs); None: every tenant of the store."""
+        tests share one database and keep to theirs); None: every tenant of the store.
+        `progress(n)`: n more positions of the log read by a catch-up or a rebuild."""
         self.pool = pool
         self.store = store
         self.projections = list(projections)
         self.batch = batch
         self.tenant = tenant
         self.halted: dict[str, str] = {}
+        self.progress = progress
         # (schema, tenant) -> the position this runner's last committed step reached, so
         # a round skips what is already at the head without a transaction.
         self._reached: dict[tuple[str, str], int] = {}
@@ -109,6 +113,23 @@ class ProjectionRunner:
             return [self.tenant]
         rows = await self.pool.fetch("SELECT tenant FROM chain_heads ORDER BY tenant")
         return [r["tenant"] for r in rows]
+
+    async def behind(self) -> int:
+        """The positions every tenant's read models have still to read to reach its
+        head (from the furthest behind of them): how long a catch-up is."""
+        schemas = [live_schema(p) for p in self.projections]
+        total = 0
+        for tenant in await self.tenants():
+            rows = await self.pool.fetch(" UNION ALL ".join(
+                f"SELECT position FROM {s}.checkpoint WHERE tenant = $1" for s in schemas
+            ), tenant)
+            least = min(r["position"] for r in rows) if len(rows) == len(schemas) else 0
+            total += max(await self.store.head(tenant) - least, 0)
+        return total
+
+    def _moved(self, positions: int) -> None:
+        if self.progress is not None and positions > 0:
+            self.progress(positions)
 
     async def _create(self, conn: Conn, p: Projection, s: str) -> None:
         await conn.execute(f"CREATE SCHEMA {s}")
@@ -182,6 +203,7 @@ class ProjectionRunner:
                         raise lost from error
                     raise ProjectionFailed(p.name, tenant, error) from error
             self._reached[(s, tenant)] = reached  # committed
+            self._moved(reached - after)
             total += reached - after
             unanalysed += reached - after
             if unanalysed >= ANALYZE_EVERY:
@@ -251,7 +273,8 @@ class ProjectionRunner:
                         await p.apply(cast(asyncpg.Connection, conn), s, tenant, mine)
                 await _set_checkpoints(conn, tenant, {s: v for s, v in moved.items()
                                                       if v != at[s]})
-            for s, position in moved.items():  # committed
+            self._moved(reached - after)  # committed: the slowest of them moved so far
+            for s, position in moved.items():
                 self._reached[(s, tenant)] = position
                 total += position - at[s]
                 unanalysed[s] = unanalysed.get(s, 0) + position - at[s]

@@ -9,7 +9,7 @@ re-derives with the StatementIssued events actually recorded.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
@@ -98,12 +98,18 @@ def _fields(recorded: RecordedEvent) -> Any:
     return SimpleNamespace(**state)
 
 
-async def replay(store: EventStore, tenant: str, upto: int | None = None) -> Replay:
+async def replay(store: EventStore, tenant: str, upto: int | None = None,
+                 progress: Callable[[int], None] | None = None) -> Replay:
+    """`progress(n)`: n more positions of the log read (through `upto`, when given)."""
     plans = _Plans()
     result = Replay(Ledger(plans))
     sponsors: dict[str, str | None] = {}
     sales: dict[str, str] = {}  # sale stream -> sale id
+    reached = 0
     async for recorded in events_of(store, tenant, READS, upto):
+        if progress is not None:
+            progress(recorded.position - reached)
+            reached = recorded.position
         name = recorded.name
         event: Any = _fields(recorded) if name in _FACTS else _codec.decode(recorded)
         if name == "AgentJoined":
@@ -136,4 +142,6 @@ async def replay(store: EventStore, tenant: str, upto: int | None = None) -> Rep
             )
         elif name in ("PolicyBookOpened", "PolicyIssued"):
             plans.book = event.mutate(plans.book)
+    if progress is not None and upto is not None:
+        progress(max(upto - reached, 0))  # the rest of the log holds nothing it reads
     return result

@@ -41,6 +41,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from config.runtime import Progress
 from export import format as f
 from export.signing import SigningKeyError, fingerprint, load_public_pem, valid
 from export.verify import arithmetic, log
@@ -63,15 +64,22 @@ class Verdict:
                 *(f"    {self.check}: {d}" for d in self.details)]
 
 
+CHECKS = ("archive", "signature", "files", "chain", "log", "opening", "checkpoints",
+          "arithmetic", "statements")  # and "after", with an earlier export
+
+
 @dataclass
 class Report:
     verdicts: list[Verdict] = field(default_factory=list)
+    progress: Progress | None = None  # one unit a check
 
     @property
     def ok(self) -> bool:
         return bool(self.verdicts) and all(v.status != FAIL for v in self.verdicts)
 
     def add(self, check: str, faults: list[str], passed: str) -> None:
+        if self.progress is not None:
+            self.progress(1)
         if not faults:
             self.verdicts.append(Verdict(check, PASS, passed))
             return
@@ -170,8 +178,10 @@ def check_signature(archive: zipfile.ZipFile, body: bytes, manifest: dict[str, A
 
 
 def verify_export(path: Path, *, expect_key: str | None = None,
-                  after: Path | None = None) -> Report:
-    report = Report()
+                  after: Path | None = None, progress: Progress | None = None) -> Report:
+    report = Report(progress=progress)
+    if progress is not None:
+        progress.size(len(CHECKS) + (after is not None))
     try:
         archive = zipfile.ZipFile(path)
         body = archive.read(f.MANIFEST)
