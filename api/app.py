@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from api import errors
+from api import errors, openapi
 from api.deps import MaybeHQReader, Services
 from api.routes import routers
 from api.startup import Startup
@@ -89,6 +89,7 @@ def create_app(settings: Settings, *, background: bool = True) -> FastAPI:
         responses=errors.problems(*errors.ANY_ROUTE),
     )
     errors.install(app)
+    openapi.install(app)
     for router in routers():
         # Flat, not include_router: FastAPI (0.137 and later) resolves an included
         # router's routes again on every request, about a tenth of a sale's CPU.

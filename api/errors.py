@@ -24,6 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 
 from domain.errors import Refused, Rule
 from domain.ports import VersionConflict
@@ -147,6 +148,16 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the path takes. A resource's GET and POST are two routes, and
+    Starlette's 405 names only the methods of the first route whose path matched."""
+    return sorted({
+        method for route in request.app.router.routes
+        if isinstance(route, BaseRoute) and route.matches(request.scope)[0] is not Match.NONE
+        for method in getattr(route, "methods", None) or ()
+    })
+
+
 def install(app: FastAPI) -> None:
     async def api_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, ApiError)
@@ -173,8 +184,10 @@ def install(app: FastAPI) -> None:
         assert isinstance(error, StarletteHTTPException)
         rule = {404: ApiRule.NOT_FOUND, 405: ApiRule.METHOD_NOT_ALLOWED}.get(
             error.status_code, ApiRule.HTTP_ERROR)
-        problem = ApiError(error.status_code, rule, str(error.detail),
-                           headers=dict(error.headers or {}))
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        problem = ApiError(error.status_code, rule, str(error.detail), headers=headers)
         return render(problem, request)
 
     async def concurrent(request: Request, error: Exception) -> JSONResponse:

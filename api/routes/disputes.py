@@ -82,7 +82,8 @@ async def list_disputes(who: HQReader, services: ServicesDep, agent: Id | None =
 @router.get("/{dispute}", response_model=DisputePublic, responses=READ,
             summary="one dispute; ETag for If-Match")
 async def get_dispute(dispute: DisputeId, who: HQReader, services: ServicesDep,
-                      response: Response) -> DisputePublic:
+                      response: Response, min_position: MinPosition = None) -> DisputePublic:
+    await fresh(services, "disputes", min_position)
     found = await compliance.dispute(services, dispute)
     response.headers["ETag"] = etag(await stream_version(services, dispute_stream(dispute)))
     return found

@@ -112,7 +112,9 @@ async def my_sales(who: AgentSelf, services: ServicesDep, period: Period | None 
 
 
 @router.get("/sales/{sale}", response_model=SalePublic, responses=READ, summary="my sale")
-async def my_sale(sale: IdPath, who: AgentSelf, services: ServicesDep) -> SalePublic:
+async def my_sale(sale: IdPath, who: AgentSelf, services: ServicesDep,
+                  min_position: MinPosition = None) -> SalePublic:
+    await fresh(services, "sales", min_position)
     return await views.sale(services, sale, seller=_me(who))
 
 
@@ -179,5 +181,7 @@ async def open_my_dispute(body: MyDisputeCreate, who: AgentSelf, services: Servi
 
 @router.get("/disputes/{dispute}", response_model=DisputePublic, responses=READ,
             summary="my dispute")
-async def my_dispute(dispute: IdPath, who: AgentSelf, services: ServicesDep) -> DisputePublic:
+async def my_dispute(dispute: IdPath, who: AgentSelf, services: ServicesDep,
+                     min_position: MinPosition = None) -> DisputePublic:
+    await fresh(services, "disputes", min_position)
     return await compliance.dispute(services, dispute, agent=_me(who))

@@ -106,5 +106,7 @@ async def list_sales(who: HQReader, services: ServicesDep, seller: Id | None = N
 
 
 @router.get("/sales/{sale}", response_model=SalePublic, responses=READ, summary="one sale")
-async def get_sale(sale: SaleId, who: HQReader, services: ServicesDep) -> SalePublic:
+async def get_sale(sale: SaleId, who: HQReader, services: ServicesDep,
+                   min_position: MinPosition = None) -> SalePublic:
+    await fresh(services, "sales", min_position)
     return await views.sale(services, sale)

@@ -3,7 +3,6 @@ remembered so the key answers the same refusal again; read by compliance and HQ.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Query
@@ -11,27 +10,26 @@ from fastapi import Query
 from api.deps import Cursor, HQReader, Limit, ServicesDep, decode_position, page_of
 from api.errors import ApiError, problems
 from api.routes import resource
-from api.schemas.common import Id, Page
+from api.schemas.common import AsOf, Id, Page
 from api.schemas.refusals import RefusalPublic
 from domain.errors import RULES, Rule
 from domain.ports import RememberedRefusal
 
 router = resource("/v1/refusals", "refusals")
-Since = Annotated[datetime | None, Query(alias="from", description="refused at or after")]
-Until = Annotated[datetime | None, Query(alias="to", description="refused before")]
+Since = Annotated[AsOf, Query(alias="from", description="refused at or after")]
+Until = Annotated[AsOf, Query(alias="to", description="refused before")]
+# The codes a refusal may carry, named in the document (any other is refused below).
+RuleCode = Annotated[str, Query(json_schema_extra={"enum": [str(rule) for rule in RULES]})]
 READ = problems(400, 401, 403, 422)
 
 
 @router.get("", response_model=Page[RefusalPublic], responses=READ,
             summary="refusals in the order they were made")
 async def list_refusals(
-    who: HQReader, services: ServicesDep, rule: Id | None = None, agent: Id | None = None,
+    who: HQReader, services: ServicesDep, rule: RuleCode | None = None, agent: Id | None = None,
     since: Since = None, until: Until = None,
     limit: Limit = 50, cursor: Cursor = None,
 ) -> Page[RefusalPublic]:
-    for moment in (since, until):
-        if moment is not None and moment.tzinfo is None:
-            raise ApiError(422, Rule.MALFORMED, "from and to carry a UTC offset")
     if rule is not None and rule not in RULES:
         raise ApiError(422, Rule.MALFORMED, f"no rule {rule!r}")
     found = await services.store.read_refusals(

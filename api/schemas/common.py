@@ -17,6 +17,7 @@ from pydantic import (
     Field,
     StrictBool,
     StrictInt,
+    WithJsonSchema,
 )
 
 from domain import bounds
@@ -52,10 +53,24 @@ def _plausible(at: datetime | None) -> datetime | None:
     return at
 
 
+def _time_text(value: object) -> object:
+    # pydantic takes a number, or a string of digits, as seconds since 1970.
+    if not isinstance(value, str) or not re.match(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]", value):
+        raise ValueError("a time is written as ISO 8601 text, YYYY-MM-DDTHH:MM:SS+08:00")
+    return value
+
+
 def _date_text(value: object) -> object:
     if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
         raise ValueError("a date is written YYYY-MM-DD")
     return value
+
+
+def _years_pattern() -> str:
+    """The years of bounds.YEARS as the start of a pattern, so the document says them."""
+    first, last = bounds.YEARS
+    assert first % 100 == 0 and last == first + 99, "one whole century"
+    return f"^{first // 100}[0-9]{{2}}-"
 
 
 def _in_years(day: date) -> date:
@@ -67,10 +82,16 @@ def _in_years(day: date) -> date:
 
 # A calendar date written YYYY-MM-DD, in the years the ledger keeps: a bare number is no
 # date (pydantic took `0` as 1970-01-01), nor is a date whose CST midnight has no UTC.
-BusinessDate = Annotated[date, BeforeValidator(_date_text), AfterValidator(_in_years)]
-At = Annotated[AwareDatetime | None, AfterValidator(_plausible), Field(
+BusinessDate = Annotated[date, BeforeValidator(_date_text), AfterValidator(_in_years),
+                         WithJsonSchema({"type": "string", "format": "date",
+                                         "pattern": f"{_years_pattern()}[0-9]{{2}}-[0-9]{{2}}$"})]
+# A time with its offset, written as text, in the years the ledger keeps.
+BusinessTime = Annotated[AwareDatetime, BeforeValidator(_time_text), AfterValidator(_plausible),
+                         WithJsonSchema({"type": "string", "format": "date-time",
+                                         "pattern": _years_pattern()})]
+At = Annotated[BusinessTime | None, Field(
     description="business time, with its offset; default: now", examples=[None])]
-AsOf = Annotated[AwareDatetime | None, AfterValidator(_plausible)]
+AsOf = BusinessTime | None
 Cny = Annotated[str, Field(description="CNY as a decimal string", examples=["99.00"])]
 
 
