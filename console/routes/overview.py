@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.responses import HTMLResponse
 
-from console.pages import Reader, render
+from console.pages import Reader, Visit, partial, render
 from console.routes import page_router
 
 router = page_router()
@@ -12,6 +12,14 @@ router = page_router()
 
 @router.get("/console/")
 async def overview(visit: Reader) -> HTMLResponse:
-    services = visit.services
-    head = await services.store.head(services.tenant)
-    return render(visit, "overview.html", head=head)
+    return render(visit, "overview.html", head=await chain_head(visit))
+
+
+@router.get("/console/overview/chain")
+async def chain(visit: Reader) -> HTMLResponse:
+    """The chain's tile, which the page refreshes by itself (htmx)."""
+    return partial(visit, "overview/_chain.html", head=await chain_head(visit))
+
+
+async def chain_head(visit: Visit) -> int:
+    return await visit.services.store.head(visit.services.tenant)

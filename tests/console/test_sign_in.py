@@ -39,6 +39,7 @@ async def test_sign_in_lands_on_the_page_asked_for_and_sign_out_ends_the_session
     assert page.url == f"{console.url}/console/users"
     assert await page.inner_text("h1") == "用户"
     assert "王运营 · 运营" in await page.inner_text("header .user")
+    assert await page.evaluate("typeof htmx + ' ' + typeof echarts") == "object object"
     cookie = next(c for c in await page.context.cookies() if c["name"] == "wl_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     await page.click("text=退出")
@@ -114,9 +115,15 @@ async def test_a_post_without_its_csrf_token_or_from_elsewhere_is_refused(
         answer = await page.request.post(f"{console.url}/console/users", form=form,
                                          headers=headers, max_redirects=0)
         assert answer.status == status, (form["username"], answer.status, await answer.text())
+    # htmx sends the token itself (base.html's hx-headers), as a page's actions will
+    await page.goto(f"{console.url}/console/users")
+    await page.evaluate("""htmx.ajax('POST', '/console/users', {target: 'main', swap:
+        'innerHTML', values: {username: 'by-htmx', name: 'htmx', role: 'auditor',
+        password: 'long enough pw'}})""")
+    await page.wait_for_selector("text=已创建 by-htmx。")
     await page.goto(f"{console.url}/console/users")
     listed = await page.inner_text("table.grid tbody")
-    assert "with-token" in listed
+    assert "with-token" in listed and "by-htmx" in listed
     assert not any(name in listed for name in ("no-token", "bad-token", "elsewhere",
                                                "no-origin"))
 
