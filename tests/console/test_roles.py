@@ -89,3 +89,21 @@ async def test_htmx_gets_a_partial_and_is_told_where_to_sign_in(api: Api) -> Non
     assert answer.status_code == 200
     assert answer.text.lstrip().startswith('<div class="tile" id="chain"')
     assert "<html" not in answer.text and "链头位置" in answer.text
+
+
+async def test_over_https_the_cookies_are_secure(api: Api) -> None:
+    principal = await create_principal(api.app.state.services.pool, api.tenant,
+                                       Role.OPERATIONS, "over https")
+    await set_password(api.app.state.services.pool, principal, "secure-one", "a long password")
+    transport = httpx.ASGITransport(app=api.app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://api") as client:
+        token = await csrf(client)
+        assert [c.secure for c in client.cookies.jar if c.name == "wl_csrf"] == [True]
+        answer = await client.post("/console/sign-in", headers={"Origin": "https://api"},
+                                   data={"csrftoken": token, "username": "secure-one",
+                                         "password": "a long password"})
+        assert answer.status_code == 303
+        cookie = answer.headers["set-cookie"]
+        assert cookie.startswith(f"{SESSION_COOKIE}=")
+        assert all(part in cookie for part in ("HttpOnly", "Secure", "SameSite=strict",
+                                               "Path=/console"))
