@@ -101,7 +101,8 @@ class ConsoleGuard:
         self.checked = {
             secure: asgi_csrf(app, cookie_name=CSRF_COOKIE, signing_secret=secret,
                               cookie_secure=secure, cookie_samesite="Strict",
-                              cookie_path="/console", always_protect=set())
+                              cookie_path="/console", always_protect=set(),
+                              send_csrf_failed=_csrf_failed)
             for secure in (False, True)
         }
 
@@ -111,12 +112,12 @@ class ConsoleGuard:
             await self.app(scope, receive, send)
             return
         if scope["method"] in UNSAFE and not self._same_origin(scope):
-            await Response("cross-origin request refused", 403)(scope, receive, send)
+            await refusal(scope, FOREIGN)(scope, receive, send)
             return
         if scope["method"] in UNSAFE and not _header(scope, b"cookie"):
             # asgi-csrf lets a request without cookies through; the console has no
             # request that may change anything without them.
-            await Response("CSRF token missing", 403)(scope, receive, send)
+            await refusal(scope, STALE)(scope, receive, send)
             return
         static = path.startswith(STATIC)
 
@@ -140,6 +141,24 @@ class ConsoleGuard:
             return origin == own
         referer = _header(scope, b"referer")
         return referer == own or referer.startswith(own + "/")
+
+
+FOREIGN = i18n.N_("Refused: this request did not come from the console.")
+STALE = i18n.N_("Refused: the form has expired or was not the console's. Reload the page"
+                " and try again.")
+
+
+def refusal(scope: Scope, message: str) -> Response:
+    language = i18n.language_of(Request(scope))
+    text = str(i18n.translations(language).gettext(message))
+    return Response(text, 403, media_type="text/plain")
+
+
+async def _csrf_failed(scope: Scope, send: Send, _reason: object) -> None:
+    async def nothing() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    await refusal(scope, STALE)(scope, nothing, send)
 
 
 def _header(scope: Scope, name: bytes) -> str:

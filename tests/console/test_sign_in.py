@@ -115,6 +115,8 @@ async def test_a_post_without_its_csrf_token_or_from_elsewhere_is_refused(
         answer = await page.request.post(f"{console.url}/console/users", form=form,
                                          headers=headers, max_redirects=0)
         assert answer.status == status, (form["username"], answer.status, await answer.text())
+        if status == 403:
+            assert (await answer.text()).startswith("已拒绝："), await answer.text()
     # htmx sends the token itself (base.html's hx-headers), as a page's actions will
     await page.goto(f"{console.url}/console/users")
     await page.evaluate("""htmx.ajax('POST', '/console/users', {target: 'main', swap:
