@@ -139,8 +139,13 @@ async def sign_in(page: Page, console: ServedConsole, username: str, password: s
     await page.goto(f"{console.url}/console/sign-in?then={then}")
     await page.fill("input[name=username]", username)
     await page.fill("input[name=password]", password)
-    await page.click("form.stack button[type=submit]")
-    await page.wait_for_load_state("networkidle")
+    await submit(page, "form.stack button[type=submit]")
+
+
+async def submit(page: Page, selector: str) -> None:
+    """Click what sends a form, and wait for the page it leads to."""
+    async with page.expect_navigation():
+        await page.click(selector)
 
 
 async def screenshots(page: Page, name: str, full_page: bool = True) -> list[Path]:
