@@ -79,13 +79,20 @@ def csrf_secret(settings: Settings) -> str:
     if settings.console_secret is not None:
         return settings.console_secret.get_secret_value()
     path = settings.keys_folder() / "console-secret"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as out:
-        out.write(secrets.token_urlsafe(48))
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Written whole beside it, then linked into place: a process starting at the
+        # same time reads one secret or the other's, never half of one.
+        draft = path.with_name(f".console-secret-{os.getpid()}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # the other's came first: take it
+        finally:
+            draft.unlink()
     return path.read_text().strip()
 
 
