@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import signal
 from datetime import datetime
 
@@ -29,9 +30,11 @@ from eventstore.database import open_database
 from eventstore.kek import kek_files
 from eventstore.postgres import PostgresEventStore
 from eventstore.principals import Role, create_principal, issue_token, named_principal
+from eventstore.sign_in import login_principal, set_password
 from eventstore.vault import PostgresKeyVault
 
 ADMIN = "demo HQ admin"
+DEMO_LOGIN = "demo"  # the console user `serve --demo` prints a password for
 ACTOR = "demo"
 
 
@@ -101,10 +104,15 @@ async def _prepare(settings: Settings) -> None:
                                            seller)
             hq = await issue_token(pool, admin, days=7)
             mine = await issue_token(pool, agent, days=7)
+            # The console's demo login keeps its username and gets a new password.
+            password = secrets.token_urlsafe(9)
+            await set_password(pool, await login_principal(pool, tenant, DEMO_LOGIN) or admin,
+                               DEMO_LOGIN, password)
         finally:
             await store.close()
     print("HQ admin token (7 days):  " + hq.token)
     print(f"agent {seller} token (7 days):  " + mine.token)
+    print(f"HQ console: /console/ as {DEMO_LOGIN}, password {password}")
     print("in /docs: Authorize, paste a token; e.g. GET /v1/alerts, GET /v1/refusals,"
           f" GET /v1/me/stock as {seller} (README: what the demo plants)", flush=True)
 
