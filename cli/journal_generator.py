@@ -12,6 +12,7 @@ recruiting without selling), so a demo has alerts to show.
 
 from __future__ import annotations
 
+import bisect
 import json
 import random
 import sys
@@ -44,6 +45,11 @@ class Journal:
         self.step = timedelta(days=180) / commands  # six months of history
         self.agents: list[tuple[str, int, str | None]] = []  # (id, depth, sponsor)
         self.stock: dict[str, int] = {}
+        # Kept as the agents change, not filtered from `agents` on every command: a
+        # scan per command made 100,000 agents take hours. Same order, same choices.
+        self.index: dict[str, int] = {}  # agent -> its place in `agents`
+        self.holding: list[int] = []  # places of the agents with stock, ascending
+        self.parents: list[tuple[str, int, str | None]] = []  # agents who may recruit
         self.sales: list[tuple[str, datetime, int]] = []  # (sale, when, units)
         self.closed = period_of(START)
         self.written = 0
@@ -70,23 +76,33 @@ class Journal:
         r = self.rng.random()
         if len(self.agents) < self.agents_wanted and (r < 0.15 or len(self.agents) < 3):
             return self._join()
-        sellers = [a for a in self.agents if self.stock.get(a[0], 0) > 0]
-        if r < 0.25 or not sellers:
+        if r < 0.25 or not self.holding:
             return self._purchase()
         if r < 0.27 and self.sales:
             sale, when, _units = self.sales[-1]
             if self.at - when < timedelta(days=6):
                 self.sales.pop()
                 return self.line("return", sale=sale, lines=[{"sku": SKU, "qty": 1}])
-        return self._sale(self.rng.choice(sellers)[0])
+        return self._sale(self.agents[self.rng.choice(self.holding)][0])
+
+    def _set_stock(self, agent: str, units: int) -> None:
+        place, had = self.index[agent], self.stock.get(agent, 0)
+        self.stock[agent] = units
+        if had > 0 and units == 0:
+            self.holding.pop(bisect.bisect_left(self.holding, place))
+        elif had == 0 and units > 0:
+            bisect.insort(self.holding, place)
 
     def _join(self) -> str:
         n = len(self.agents) + 1
-        parents = [a for a in self.agents if a[1] < 3]
+        parents = self.parents
         sponsor = None if n % 20 == 1 or not parents else self.rng.choice(parents)
         depth = 1 if sponsor is None else sponsor[1] + 1
         agent = f"A{n}"
+        self.index[agent] = len(self.agents)
         self.agents.append((agent, depth, sponsor[0] if sponsor else None))
+        if depth < 3:
+            self.parents.append(self.agents[-1])
         return self.line("join", agent=agent, sponsor=sponsor[0] if sponsor else None,
                          tier=TIER_BY_DEPTH[depth], name=f"代理{n}", id_number=id_number(n),
                          phone=f"138{n:08d}")  # fmt: skip
@@ -95,15 +111,15 @@ class Journal:
         buyer, _depth, sponsor = self.rng.choice(self.agents)
         qty = self.rng.randint(5, 40)
         if sponsor is not None and self.stock.get(sponsor, 0) >= qty:
-            self.stock[sponsor] -= qty
+            self._set_stock(sponsor, self.stock[sponsor] - qty)
         else:
             sponsor = None  # from HQ
-        self.stock[buyer] = self.stock.get(buyer, 0) + qty
+        self._set_stock(buyer, self.stock.get(buyer, 0) + qty)
         return self.line("purchase", buyer=buyer, seller=sponsor, lines=[{"sku": SKU, "qty": qty}])
 
     def _sale(self, seller: str) -> str:
         qty = min(self.stock[seller], self.rng.randint(1, 3))
-        self.stock[seller] -= qty
+        self._set_stock(seller, self.stock[seller] - qty)
         sale = f"S{self.written}"
         self.sales.append((sale, self.at, qty))
         price = f"{self.rng.choice((99, 95, 92, 90))}.00"
