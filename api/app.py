@@ -15,6 +15,7 @@ from api.routes import routers
 from api.startup import Startup
 from config.runtime import serving_gc
 from config.settings import Settings
+from console import app as console
 from eventstore.database import server_version
 from eventstore.errors import DatabaseUnavailable, database_errors
 from projections.status import projection_status
@@ -87,8 +88,11 @@ def create_app(settings: Settings, *, background: bool = True) -> FastAPI:
         lifespan=lifespan,
         # for /health and /ready; the resources' routes carry them already (resource()).
         responses=errors.problems(*errors.ANY_ROUTE),
+        # console.app serves both from vendored assets (no CDN: they work offline).
+        docs_url=None, redoc_url=None,
     )
     errors.install(app)
+    console.mount(app, settings)
     for router in routers():
         # Flat, not include_router: FastAPI (0.137 and later) resolves an included
         # router's routes again on every request, about a tenth of a sale's CPU.

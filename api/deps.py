@@ -23,7 +23,7 @@ from domain.ledger import Ledger
 from eventstore.database import Pool
 from eventstore.errors import UNAVAILABLE, DatabaseUnavailable
 from eventstore.postgres import PostgresEventStore
-from eventstore.principals import Principal, Role
+from eventstore.principals import HQ_ROLES, Principal, Role
 from projections import progress
 
 T = TypeVar("T")
@@ -107,18 +107,24 @@ class MaybeRoleCheck(RoleCheck):
 
 
 AD, OP, CO, AU, AG = Role.ADMIN, Role.OPERATIONS, Role.COMPLIANCE, Role.AUDITOR, Role.AGENT
+# Who may do what, for the API and the console alike (console/pages.py).
+# Reads of the whole brand: every HQ role and the auditor.
+HQ_READERS = HQ_ROLES
+# Agents, stock, sales, settlement: HQ operations.
+OPERATORS = (AD, OP)
+# Policy, alerts, disputes, erasure: the compliance officer.
+COMPLIANCE = (AD, CO)
+# Warn, suspend, reinstate, terminate, tick, open a dispute: operations or compliance.
+STEWARDS = (AD, OP, CO)
+
 # Anyone with a valid token.
 CurrentPrincipal = Annotated[Principal, Depends(RoleCheck(*Role))]
-# Reads of the whole brand: every HQ role and the auditor.
-HQReader = Annotated[Principal, Depends(RoleCheck(AD, OP, CO, AU))]
+HQReader = Annotated[Principal, Depends(RoleCheck(*HQ_READERS))]
 # The same, or None for anyone else (/health's details).
-MaybeHQReader = Annotated[Principal | None, Depends(MaybeRoleCheck(AD, OP, CO, AU))]
-# Agents, stock, sales, settlement: HQ operations.
-Operator = Annotated[Principal, Depends(RoleCheck(AD, OP))]
-# Policy, alerts, disputes, erasure: the compliance officer.
-Compliance = Annotated[Principal, Depends(RoleCheck(AD, CO))]
-# Warn, suspend, reinstate, terminate, tick, open a dispute: operations or compliance.
-Steward = Annotated[Principal, Depends(RoleCheck(AD, OP, CO))]
+MaybeHQReader = Annotated[Principal | None, Depends(MaybeRoleCheck(*HQ_READERS))]
+Operator = Annotated[Principal, Depends(RoleCheck(*OPERATORS))]
+Compliance = Annotated[Principal, Depends(RoleCheck(*COMPLIANCE))]
+Steward = Annotated[Principal, Depends(RoleCheck(*STEWARDS))]
 # An agent's self-service.
 AgentSelf = Annotated[Principal, Depends(RoleCheck(AG))]
 

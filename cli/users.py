@@ -1,9 +1,12 @@
 """Principals from the command line: the first admin, tokens for people and agents,
-revocation. A token is printed once, to the operator, and stored only as its hash."""
+revocation, and HQ's people's console logins. A token is printed once, to the operator,
+and stored only as its hash; a password is read from a prompt (or stdin) and stored
+only as its argon2 hash."""
 
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import Annotated
 
 import typer
@@ -25,17 +28,28 @@ from eventstore.principals import (
     lock_principals,
     revoke,
 )
+from eventstore.sign_in import login_principal, set_password
 from eventstore.vault import PostgresKeyVault
 
 TenantOpt = Annotated[str | None, typer.Option(help="brand (default: WEILEDGER_TENANT)")]
 DaysOpt = Annotated[float, typer.Option(help="days until the token expires")]
+UsernameOpt = Annotated[str, typer.Option(help="the console username")]
+StdinOpt = Annotated[bool, typer.Option(
+    "--password-stdin", help="read the password from the first line of stdin, not a prompt")]
+
+
+def read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(typer.prompt("password", hide_input=True, confirmation_prompt=True))
 
 
 class AdminExists(PrincipalError):
     pass
 
 
-async def _create_admin(settings: Settings, tenant: str, name: str, days: float) -> Issued:
+async def _create_admin(settings: Settings, tenant: str, name: str, days: float,
+                        username: str, password: str) -> Issued:
     async with open_database(settings) as pool, pool.acquire() as conn, conn.transaction():
         await lock_principals(conn, tenant)
         if await has_admin(conn, tenant):
@@ -44,7 +58,31 @@ async def _create_admin(settings: Settings, tenant: str, name: str, days: float)
                 " with an admin's consent, or revoke and recreate"
             )
         principal = await create_principal(conn, tenant, Role.ADMIN, name)
+        await set_password(conn, principal, username, password)
         return await issue_token(conn, principal, days, max_days=settings.token_max_days)
+
+
+async def _create_login(settings: Settings, tenant: str, role: Role, name: str,
+                        username: str, password: str) -> Principal:
+    async with open_database(settings) as pool, pool.acquire() as conn, conn.transaction():
+        await lock_principals(conn, tenant)
+        if await login_principal(conn, tenant, username) is not None:
+            raise PrincipalError(f"the username {username} is taken")
+        if role is Role.AGENT:
+            raise PrincipalError("an agent does not sign in to the console")
+        principal = await create_principal(conn, tenant, role, name)
+        await set_password(conn, principal, username, password)
+        return principal
+
+
+async def _reset_password(settings: Settings, tenant: str, username: str, password: str
+                          ) -> Principal:
+    async with open_database(settings) as pool:
+        principal = await login_principal(pool, tenant, username)
+        if principal is None:
+            raise PrincipalError(f"tenant {tenant} has no console user {username}")
+        await set_password(pool, principal, username, password)
+        return principal
 
 
 async def _agent_may_have_token(pool: Pool, tenant: str, agent: str) -> None:
@@ -82,8 +120,9 @@ async def _list(settings: Settings, tenant: str) -> list[Principal]:
         return await list_principals(pool, tenant)
 
 
-def create_admin(settings: Settings, tenant: str, name: str, days: float) -> Issued:
-    return asyncio.run(_create_admin(settings, tenant, name, days))
+def create_admin(settings: Settings, tenant: str, name: str, days: float, username: str,
+                 password: str) -> Issued:
+    return asyncio.run(_create_admin(settings, tenant, name, days, username, password))
 
 
 def token(settings: Settings, tenant: str, role: Role, name: str, agent: str | None,
@@ -100,7 +139,7 @@ def principals(settings: Settings, tenant: str) -> list[Principal]:
 
 
 def register(app: typer.Typer) -> None:
-    """`weiledger users …`: create-admin, token, revoke, list."""
+    """`weiledger users …`: create-admin, token, revoke, list, create, reset-password."""
     users = typer.Typer(help="principals and their bearer tokens", no_args_is_help=True)
     app.add_typer(users, name="users")
 
@@ -113,14 +152,58 @@ def register(app: typer.Typer) -> None:
 
     @users.command("create-admin")
     def create_admin_command(name: Annotated[str, typer.Option(help="who")] = "HQ admin",
-                             tenant: TenantOpt = None, days: DaysOpt = 30) -> None:
-        """Create the tenant's first admin and print its token once."""
+                             tenant: TenantOpt = None, days: DaysOpt = 30,
+                             username: UsernameOpt = "admin",
+                             password_stdin: StdinOpt = False) -> None:
+        """Create the tenant's first admin: its console password (prompted, or from
+        stdin) and its API token, printed once."""
         settings = Settings()
+        password = read_password(password_stdin)
         try:
-            show(create_admin(settings, tenant or settings.tenant, name, days))
+            show(create_admin(settings, tenant or settings.tenant, name, days, username,
+                              password))
         except PrincipalError as error:
             typer.echo(f"refused: {error}", err=True)
             raise typer.Exit(2) from error
+
+    @users.command("create")
+    def create_command(
+        username: Annotated[str, typer.Argument(help="the console username")],
+        role: Annotated[str, typer.Option(help="admin, operations, compliance, auditor")],
+        name: Annotated[str | None, typer.Option(help="who (default: the username)")] = None,
+        tenant: TenantOpt = None, password_stdin: StdinOpt = False,
+    ) -> None:
+        """A console user of an HQ role, with its password (prompted, or from stdin)."""
+        settings = Settings()
+        try:
+            chosen = Role(role)
+        except ValueError:
+            typer.echo(f"refused: no role {role}", err=True)
+            raise typer.Exit(2) from None
+        password = read_password(password_stdin)
+        try:
+            p = asyncio.run(_create_login(settings, tenant or settings.tenant, chosen,
+                                          name or username, username, password))
+        except PrincipalError as error:
+            typer.echo(f"refused: {error}", err=True)
+            raise typer.Exit(2) from error
+        typer.echo(f"console user {username}: principal {p.principal} ({p.role.value})")
+
+    @users.command("reset-password")
+    def reset_password_command(
+        username: Annotated[str, typer.Argument(help="the console username")],
+        tenant: TenantOpt = None, password_stdin: StdinOpt = False,
+    ) -> None:
+        """Set a console user's password anew (its sessions end, its lock is lifted)."""
+        settings = Settings()
+        password = read_password(password_stdin)
+        try:
+            asyncio.run(_reset_password(settings, tenant or settings.tenant, username,
+                                        password))
+        except PrincipalError as error:
+            typer.echo(f"refused: {error}", err=True)
+            raise typer.Exit(2) from error
+        typer.echo(f"password of {username} set; its sessions ended")
 
     @users.command("token")
     def token_command(

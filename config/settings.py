@@ -44,6 +44,18 @@ class Settings(BaseSettings):
     # /ready answers 503 while a read model is more than this many events behind the
     # log (a caught-up service lags a round of PACE: tens of events under load).
     ready_max_lag: int = Field(default=10_000, ge=0)
+    # The HQ console's sessions: signed out after this many idle minutes, and this many
+    # hours after signing in whatever it did.
+    session_idle_minutes: float = Field(default=30, gt=0)
+    session_max_hours: float = Field(default=12, gt=0)
+    # Sign-in refused for a while after this many wrong passwords in a row: the first
+    # wait is lockout_seconds, doubling with each further miss, up to lockout_max_seconds.
+    lockout_after: int = Field(default=5, ge=1)
+    lockout_seconds: float = Field(default=30, gt=0)
+    lockout_max_seconds: float = Field(default=3600, gt=0)
+    # Signs the console's CSRF cookies; every serving process must share it. None: a
+    # random one kept in <keys>/console-secret (made on first start).
+    console_secret: SecretStr | None = None
 
     def keys_folder(self) -> Path:
         return self.keys_dir if self.keys_dir is not None else self.data_dir / "keys"

@@ -28,6 +28,11 @@ class Role(StrEnum):
     AGENT = "agent"  # itself, its stock and sales, its statements, its downline's summary
 
 
+# HQ's people: they read the whole brand (api/deps.py) and sign in to the console
+# (eventstore/sign_in.py).
+HQ_ROLES = (Role.ADMIN, Role.OPERATIONS, Role.COMPLIANCE, Role.AUDITOR)
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     tenant: str

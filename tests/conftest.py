@@ -128,12 +128,13 @@ _CONFIG: dict[str, tuple[str, str]] = {}
 
 
 def run_cli(*args: str, database: str, timeout: float = 120,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+            env: dict[str, str] | None = None,
+            stdin: str = "") -> subprocess.CompletedProcess[str]:
     """Run the real `weiledger` command line against a database, as an operator would
-    (`env`: more environment variables)."""
+    (`env`: more environment variables; `stdin`: what it reads, e.g. a password)."""
     env = {**os.environ, "DATABASE_URL": database, **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "cli.app", *args],
+        [sys.executable, "-m", "cli.app", *args], input=stdin,
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False,
     )
 

@@ -4,8 +4,11 @@ no token and with expired, revoked and other-tenant tokens, answers as the table
 says; an agent never sees another's data.
 
 The table is written by hand, one line per operation: a route without a line, or whose
-role check (api.deps.RoleCheck among its dependencies) admits other roles than its
-line, fails the test, so nobody adds a route without deciding who may call it."""
+role check (api.deps.RoleCheck among its dependencies, or the console's
+console.pages.SignedIn) admits other roles than its line, fails the test, so nobody
+adds a route or a console page without deciding who may call it. The console's pages
+answer sessions, not bearer tokens: tests/console/test_roles.py calls them as each
+role."""
 
 from __future__ import annotations
 
@@ -18,11 +21,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from api.app import create_app
 from api.deps import AgentSelf, RoleCheck
 from config.settings import Settings
+from console.pages import SignedIn
 from eventstore.principals import Role, create_principal, issue_token, revoke
 from tests.api.conftest import ROLES, Api
 
@@ -96,10 +100,20 @@ ALLOWED: dict[str, set[str]] = {
     "GET /v1/policies/{version}": HQ,
     # the regulator export (api/routes/exports.py): the regulator, and HQ but operations
     "GET /v1/exports": {"regulator", "auditor", "admin", "compliance"},
+    # the HQ console (console/routes): HQ's people, signed in
+    "POST /console/sign-out": HQ,
+    "GET /console/": HQ,
+    "GET /console/users": HQ,
+    "POST /console/users": {"admin"},
+    "POST /console/users/{username}/password": {"admin"},
 }
+CONSOLE = {name for name in ALLOWED if name.split()[1].startswith("/console")}
 # Routes anyone may call, without a token: liveness and the API's own documentation.
 PUBLIC = {"GET /health", "GET /ready", "GET /openapi.json", "GET /docs",
-          "GET /docs/oauth2-redirect", "GET /redoc"}
+          "GET /docs/oauth2-redirect", "GET /redoc",
+          # the console's sign-in, its language and its static files
+          "GET /console/sign-in", "POST /console/sign-in", "POST /console/language",
+          "GET /console/static"}
 # Tokens that must open nothing: each answers 401 on every route.
 DEAD_TOKENS = ("expired", "revoked", "other-tenant")
 PARAMS = {"agent": "B1", "sale": "S-B1", "period": "2026-01", "alert": "no-such-alert",
@@ -114,9 +128,9 @@ def operations(app: FastAPI) -> list[tuple[str, str]]:
     return [operation for route in app.routes for operation in operations_of(route)]
 
 
-def _role_checks(dependant: Dependant) -> Iterator[RoleCheck]:
+def _role_checks(dependant: Dependant) -> Iterator[RoleCheck | SignedIn]:
     for dependency in dependant.dependencies:
-        if isinstance(dependency.call, RoleCheck):
+        if isinstance(dependency.call, RoleCheck | SignedIn):
             yield dependency.call
         yield from _role_checks(dependency)
 
@@ -134,6 +148,8 @@ def declared_roles(app: FastAPI) -> dict[str, set[str] | None]:
 
 
 def operations_of(route: object) -> list[tuple[str, str]]:
+    if isinstance(route, Mount) and route.path == "/console/static":
+        return [("GET", route.path)]  # the console's vendored files, public
     assert isinstance(route, Route | APIRoute), f"{route!r}: a route the walk does not know"
     return [(m, route.path) for m in sorted(set(route.methods or ()) - {"HEAD"})]
 
@@ -222,7 +238,7 @@ async def test_each_role_reaches_exactly_its_operations(api: Api, role: str | No
         await _dead_tokens(api)
     for method, path in operations(api.app):
         name = f"{method} {path}"
-        if name in PUBLIC:
+        if name in PUBLIC or name in CONSOLE:
             continue
         url = re.sub(r"\{(\w+)\}", lambda m: PARAMS[m.group(1)], path)
         answer = await api.call(method, url, role, params=QUERY.get(name),

@@ -28,11 +28,13 @@ def _join_a1(tenant: str, database_url: str, folder: Path) -> None:
 async def test_create_admin_then_agent_token(database_url: str, tmp_path: Path) -> None:
     tenant = f"cli-{uuid.uuid4().hex[:8]}"
     _join_a1(tenant, database_url, tmp_path)
-    first = run_cli("users", "create-admin", "--tenant", tenant, database=database_url)
+    first = run_cli("users", "create-admin", "--tenant", tenant, "--password-stdin",
+                    database=database_url, stdin="first admin's password\n")
     assert first.returncode == 0, first.stderr
     token = first.stdout.strip().splitlines()[-1]
     assert token.startswith("wl_") and len(token) > 40
-    again = run_cli("users", "create-admin", "--tenant", tenant, database=database_url)
+    again = run_cli("users", "create-admin", "--tenant", tenant, "--password-stdin",
+                    database=database_url, stdin="another password\n")
     assert again.returncode == 2 and "already has an admin" in again.stderr
     agent = run_cli("users", "token", "--agent", "A1", "--tenant", tenant, database=database_url)
     assert agent.returncode == 0 and "agent A1" in agent.stdout
