@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from api.deps import Services
 from config.settings import Settings
@@ -16,6 +17,7 @@ from console.data.moments import as_of
 from domain.importing import run_journal
 from domain.ledger import Ledger
 from domain.periods import CST
+from export.checkpoints import checkpoint
 from projections.registry import all_projections
 from projections.runner import ProjectionRunner
 from projections.tree.queries import AgentFilter
@@ -32,9 +34,12 @@ def _lines(name: str) -> list[str]:
 async def brand(pool, pg_store, pg_vault, tenant):
     """Run journals into the tenant, the watchers and every projection caught up."""
 
-    async def run(*names: str) -> Services:
+    async def run(*names: str, then: tuple[str, ...] = ()) -> Services:
         for name in names:
             await run_journal(pg_store, pg_vault, tenant, _lines(name))
+        if then:
+            summary = await run_journal(pg_store, pg_vault, tenant, list(then))
+            assert summary.refused == {}, summary.refused
         await run_watchers(pg_store, tenant)
         runner = ProjectionRunner(pool, pg_store, all_projections(), tenant=tenant)
         await runner.ensure()
@@ -71,6 +76,17 @@ async def test_overview_of_a_month_against_the_one_before(brand) -> None:
     february = await overview.overview(services, "2026-02", now=AFTER_JANUARY)
     assert february.days == 15
     assert (february.network.net_retail_fen, february.previous.net_retail_fen) == (0, 36630)
+
+
+async def test_agents_joined_and_terminated_in_a_month(brand) -> None:
+    services = await brand("01-joins", then=(
+        '{"at": "2026-02-03T09:00:00+08:00", "cmd": "terminate", "agent": "A9"}',))
+    january = await overview.overview(services, "2026-01", now=AFTER_JANUARY)
+    assert (january.joined, january.terminated) == (4, 0)  # A1, A2, A3, A9
+    february = await overview.overview(services, "2026-02", now=AFTER_JANUARY)
+    assert (february.joined, february.terminated) == (0, 1)
+    agents_now = await agents.agents(services, AgentFilter(status="terminated"), now=AFTER_JANUARY)
+    assert [m.agent for m in agents_now.rows] == ["A9"]
 
 
 async def test_overview_statements_alerts_and_checkpoint(brand) -> None:
@@ -187,3 +203,14 @@ async def test_events_page_masks_personal_data_and_names_its_checkpoint(brand) -
                              last_day=date(2026, 1, 10))
     assert [e.name for e in a2.rows] == ["StockSoldAtRetail"]
     assert await events.event(services, 10_000) is None
+
+    head = await services.store.head(services.tenant)
+    cuts = await checkpoint(services.store, services.tenant, Ed25519PrivateKey.generate(),
+                            every=10, through_head=True)
+    assert [(c.first, c.last) for c in cuts][:2] == [(1, 10), (11, 20)]
+    signed = await events.event(services, 12)
+    assert signed is not None and signed.checkpoint is not None
+    assert (signed.checkpoint["from_position"], signed.checkpoint["to_position"]) == (11, 20)
+    assert signed.checkpoint["position"] == head + 2  # the second CheckpointSigned
+    found = await overview.overview(services, "2026-01", now=AFTER_JANUARY)
+    assert found.checkpoint is not None and found.checkpoint.to_position == head
