@@ -32,9 +32,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -121,7 +122,7 @@ async def prepare(pool: asyncpg.Pool, store: PostgresEventStore, tenant: str) ->
 
 
 @asynccontextmanager
-async def services_on(url: str, tenant: str, data_dir: Path):  # type: ignore[no-untyped-def]
+async def services_on(url: str, tenant: str, data_dir: Path) -> AsyncIterator[Services]:
     settings = Settings(database_url=url, tenant=tenant, data_dir=data_dir)
     pool = await create_pool(url, app_role=APP_ROLE, size=4)
     store = PostgresEventStore(pool)
@@ -189,46 +190,46 @@ async def measure(services: Services, n: int, seed: int) -> None:
 
     pages: dict[str, list[float]] = {}
     pages["overview"] = await timed("overview (a month vs the one before)", [
-        (lambda p=p: overview.overview(services, p, now=now)) for p in rng.choices(periods, k=n)])
+        partial(overview.overview, services, p, now=now) for p in rng.choices(periods, k=n)])
     pages["agents"] = await timed("agents: id prefix", [
-        (lambda a=a: agents.agents(services, AgentFilter(prefix=a[:3]), now=now)) for a in ids])
+        partial(agents.agents, services, AgentFilter(prefix=a[:3]), now=now) for a in ids])
     pages["agents"] += await timed("agents: tier + depth, second page", [
         (lambda: agents.agents(services, AgentFilter(tier="first", depth=3), after="A5",
                                now=now)) for _ in range(n)])
     pages["agents"] += await timed("agents: in the downline of a partner", [
-        (lambda a=a: agents.agents(services, AgentFilter(under=a), now=now))
+        partial(agents.agents, services, AgentFilter(under=a), now=now)
         for a in rng.choices(s["partners"], k=n)])
     pages["agent"] = await timed("agent page, now", [
-        (lambda a=a: agent.agent_page(services, a, as_of=None)) for a in ids])
+        partial(agent.agent_page, services, a, as_of=None) for a in ids])
     pages["agent"] += await timed("agent page, as of a past date", [
-        (lambda a=a, d=d: agent.agent_page(services, a, as_of=as_of(d)))
+        partial(agent.agent_page, services, a, as_of=as_of(d))
         for a, d in zip(ids, days, strict=True)])
     expand = await timed("genealogy expand: a partner's recruits", [
-        (lambda a=a: genealogy.children(services, a, as_of=None))
+        partial(genealogy.children, services, a, as_of=None)
         for a in rng.choices(s["partners"], k=n)])
     expand += await timed("genealogy expand: a general's recruits", [
-        (lambda a=a: genealogy.children(services, a, as_of=None))
+        partial(genealogy.children, services, a, as_of=None)
         for a in rng.choices(s["generals"], k=n)])
     expand += await timed("genealogy expand, as of a past date", [
-        (lambda a=a, d=d: genealogy.children(services, a, as_of=as_of(d)))
+        partial(genealogy.children, services, a, as_of=as_of(d))
         for a, d in zip(rng.choices(s["partners"], k=n), days, strict=True)])
     top = await timed("genealogy: the top (first page)", [
-        (lambda d=d: genealogy.children(services, None, as_of=as_of(d))) for d in days])
+        partial(genealogy.children, services, None, as_of=as_of(d)) for d in days])
     chart = await timed("genealogy: subtree chart (<= 500 nodes)", [
-        (lambda a=a: genealogy.chart(services, a, as_of=None))
+        partial(genealogy.chart, services, a, as_of=None)
         for a in rng.choices(s["partners"], k=n)])
     pages["genealogy"] = top + expand + chart
     pages["events"] = await timed("event by position", [
-        (lambda p=p: events.event(services, p))
+        partial(events.event, services, p)
         for p in (rng.randint(1, s["head"]) for _ in range(n))])
     pages["events"] += await timed("events: by kind", [
-        (lambda k=k: events.events(services, name=k))
+        partial(events.events, services, name=k)
         for k in rng.choices(["AgentJoined", "PeriodClosed", "AlertRaised", "StockPurchased",
                               "CheckpointSigned"], k=n)])
     pages["events"] += await timed("events: by stream", [
-        (lambda a=a: events.events(services, stream=f"stock-{a}")) for a in ids])
+        partial(events.events, services, stream=f"stock-{a}") for a in ids])
     pages["events"] += await timed("events: by day", [
-        (lambda d=d: events.events(services, first_day=d, last_day=d)) for d in days])
+        partial(events.events, services, first_day=d, last_day=d) for d in days])
     print()
     print("per page, every sample above:")
     for name, took in pages.items():
