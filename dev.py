@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -37,6 +38,30 @@ def ensure_venv() -> None:
     STAMP.write_text(wanted)
 
 
+# The console's browser tests drive Debian's Chromium, with CJK fonts for the Chinese
+# pages (never a browser that `playwright install` would download).
+BROWSER_PACKAGES = ["chromium", "fonts-noto-cjk"]
+CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+
+
+def ensure_browser() -> None:
+    if shutil.which("chromium") and CJK_FONT.exists():
+        return
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        print(f"installing {' '.join(BROWSER_PACKAGES)} for the console's browser tests …",
+              flush=True)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        failed = (subprocess.call(["apt-get", "update", "-qq"], env=env)
+                  or subprocess.call(["apt-get", "install", "-y", "-qq", *BROWSER_PACKAGES],
+                                     env=env))
+        if not failed:
+            return
+    print("The console's browser tests need Chromium and CJK fonts, and they could not be"
+          f" installed here. Install them, e.g.: sudo apt-get install -y"
+          f" {' '.join(BROWSER_PACKAGES)} (or set WEILEDGER_CHROMIUM to a Chromium)."
+          " Until then those tests fail.", flush=True)
+
+
 def run(cmd: list[str], env: dict[str, str] | None = None) -> None:
     print("+", " ".join(cmd), flush=True)
     code = subprocess.call(cmd, cwd=ROOT, env=env)
@@ -54,6 +79,7 @@ def test(args: list[str]) -> None:
     run([tool("ruff"), "check", "."])
     run([tool("mypy")])
     run([tool("lint-imports")])
+    ensure_browser()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     print("== test suite against the embedded PostgreSQL", flush=True)
     run([tool("pytest"), *args], env=env)

@@ -14,6 +14,7 @@ write events directly, bypassing the rules the demo is meant to show.
 from __future__ import annotations
 
 import asyncio
+import secrets
 import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -26,9 +27,11 @@ from eventstore.database import open_database
 from eventstore.kek import kek_files
 from eventstore.postgres import PostgresEventStore
 from eventstore.principals import Role, create_principal, issue_token
+from eventstore.sign_in import login_principal, set_password
 from eventstore.vault import PostgresKeyVault
 
 COMMANDS = 52_000
+DEMO_LOGIN = "demo"  # the console user `serve --demo` prints a password for
 AGENTS = 2_000
 PLANT_AT = 9_000  # lines into the history (about five weeks in)
 
@@ -104,10 +107,15 @@ async def _prepare(settings: Settings, commands: int) -> None:
             agent = await create_principal(pool, tenant, Role.AGENT, "demo agent A2", "A2")
             hq = await issue_token(pool, admin, days=7)
             mine = await issue_token(pool, agent, days=7)
+            # The console's demo login keeps its username and gets a new password.
+            password = secrets.token_urlsafe(9)
+            await set_password(pool, await login_principal(pool, tenant, DEMO_LOGIN) or admin,
+                               DEMO_LOGIN, password)
         finally:
             await store.close()
     print("HQ admin token (7 days):  " + hq.token)
     print("agent A2 token (7 days):  " + mine.token)
+    print(f"HQ console: /console/ as {DEMO_LOGIN}, password {password}")
     print("in /docs: Authorize, paste a token; e.g. GET /v1/tree, GET /v1/alerts,"
           " GET /v1/me/statements as A2", flush=True)
 

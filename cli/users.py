@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -36,6 +38,16 @@ DaysOpt = Annotated[float, typer.Option(help="days until the token expires")]
 UsernameOpt = Annotated[str, typer.Option(help="the console username")]
 StdinOpt = Annotated[bool, typer.Option(
     "--password-stdin", help="read the password from the first line of stdin, not a prompt")]
+
+
+@contextmanager
+def refusals() -> Iterator[None]:
+    """A PrincipalError becomes `refused: …` on stderr and exit code 2."""
+    try:
+        yield
+    except PrincipalError as error:
+        typer.echo(f"refused: {error}", err=True)
+        raise typer.Exit(2) from error
 
 
 def read_password(from_stdin: bool) -> str:
@@ -159,12 +171,9 @@ def register(app: typer.Typer) -> None:
         stdin) and its API token, printed once."""
         settings = Settings()
         password = read_password(password_stdin)
-        try:
+        with refusals():
             show(create_admin(settings, tenant or settings.tenant, name, days, username,
                               password))
-        except PrincipalError as error:
-            typer.echo(f"refused: {error}", err=True)
-            raise typer.Exit(2) from error
 
     @users.command("create")
     def create_command(
@@ -181,12 +190,9 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"refused: no role {role}", err=True)
             raise typer.Exit(2) from None
         password = read_password(password_stdin)
-        try:
+        with refusals():
             p = asyncio.run(_create_login(settings, tenant or settings.tenant, chosen,
                                           name or username, username, password))
-        except PrincipalError as error:
-            typer.echo(f"refused: {error}", err=True)
-            raise typer.Exit(2) from error
         typer.echo(f"console user {username}: principal {p.principal} ({p.role.value})")
 
     @users.command("reset-password")
@@ -197,12 +203,9 @@ def register(app: typer.Typer) -> None:
         """Set a console user's password anew (its sessions end, its lock is lifted)."""
         settings = Settings()
         password = read_password(password_stdin)
-        try:
+        with refusals():
             asyncio.run(_reset_password(settings, tenant or settings.tenant, username,
                                         password))
-        except PrincipalError as error:
-            typer.echo(f"refused: {error}", err=True)
-            raise typer.Exit(2) from error
         typer.echo(f"password of {username} set; its sessions ended")
 
     @users.command("token")
@@ -220,12 +223,9 @@ def register(app: typer.Typer) -> None:
         except ValueError:
             typer.echo("refused: give --agent A1 or --role with a known role", err=True)
             raise typer.Exit(2) from None
-        try:
+        with refusals():
             show(token(settings, tenant or settings.tenant, chosen,
                        name or (f"agent {agent}" if agent else chosen.value), agent, days))
-        except PrincipalError as error:
-            typer.echo(f"refused: {error}", err=True)
-            raise typer.Exit(2) from error
 
     @users.command("revoke")
     def revoke_command(principal: Annotated[str, typer.Argument(help="principal id")],

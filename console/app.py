@@ -101,7 +101,8 @@ class ConsoleGuard:
         self.checked = {
             secure: asgi_csrf(app, cookie_name=CSRF_COOKIE, signing_secret=secret,
                               cookie_secure=secure, cookie_samesite="Strict",
-                              cookie_path="/console", always_protect=set())
+                              cookie_path="/console", always_protect=set(),
+                              send_csrf_failed=_csrf_failed)
             for secure in (False, True)
         }
 
@@ -111,12 +112,12 @@ class ConsoleGuard:
             await self.app(scope, receive, send)
             return
         if scope["method"] in UNSAFE and not self._same_origin(scope):
-            await Response("cross-origin request refused", 403)(scope, receive, send)
+            await refusal(scope, FOREIGN)(scope, receive, send)
             return
         if scope["method"] in UNSAFE and not _header(scope, b"cookie"):
             # asgi-csrf lets a request without cookies through; the console has no
             # request that may change anything without them.
-            await Response("CSRF token missing", 403)(scope, receive, send)
+            await refusal(scope, STALE)(scope, receive, send)
             return
         static = path.startswith(STATIC)
 
@@ -140,6 +141,24 @@ class ConsoleGuard:
             return origin == own
         referer = _header(scope, b"referer")
         return referer == own or referer.startswith(own + "/")
+
+
+FOREIGN = i18n.N_("Refused: this request did not come from the console.")
+STALE = i18n.N_("Refused: the form has expired or was not the console's. Reload the page"
+                " and try again.")
+
+
+def refusal(scope: Scope, message: str) -> Response:
+    language = i18n.language_of(Request(scope))
+    text = str(i18n.translations(language).gettext(message))
+    return Response(text, 403, media_type="text/plain")
+
+
+async def _csrf_failed(scope: Scope, send: Send, _reason: object) -> None:
+    async def nothing() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    await refusal(scope, STALE)(scope, nothing, send)
 
 
 def _header(scope: Scope, name: bytes) -> str:
@@ -173,6 +192,14 @@ def mount(app: FastAPI, settings: Settings) -> None:
     mount_docs(app)
 
 
+# The docs pages start their viewers with an inline script (FastAPI's), and ReDoc parses
+# in a worker; anything else they would fetch from elsewhere (ReDoc's logo is on a CDN)
+# the browser does not even ask for.
+DOCS_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline';"
+               " style-src 'self' 'unsafe-inline'; img-src 'self' data:;"
+               " worker-src 'self' blob:; connect-src 'self'")
+
+
 def mount_docs(app: FastAPI) -> None:
     """/docs (Swagger UI) and /redoc from the vendored assets: they work offline."""
     swagger = f"{VENDOR}/swagger-ui"
@@ -181,16 +208,20 @@ def mount_docs(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
+        page = get_swagger_ui_html(
             openapi_url=openapi, title=f"{app.title} API",
             swagger_js_url=f"{swagger}/swagger-ui-bundle.js",
             swagger_css_url=f"{swagger}/swagger-ui.css",
             swagger_favicon_url=f"{swagger}/favicon-32x32.png",
             swagger_ui_parameters=parameters)
+        page.headers["Content-Security-Policy"] = DOCS_POLICY
+        return page
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc() -> HTMLResponse:
-        return get_redoc_html(
+        page = get_redoc_html(
             openapi_url=openapi, title=f"{app.title} API",
             redoc_js_url=f"{VENDOR}/redoc/redoc.standalone.js",
             redoc_favicon_url=f"{swagger}/favicon-32x32.png", with_google_fonts=False)
+        page.headers["Content-Security-Policy"] = DOCS_POLICY
+        return page

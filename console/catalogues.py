@@ -10,6 +10,8 @@ still lacks one; tests/console/test_catalogues.py fails while anything does.
 
 from __future__ import annotations
 
+import io
+import re
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -54,6 +56,18 @@ def read(language: str) -> Catalog:
         return read_po(source, locale=language)
 
 
+# Header lines Babel writes anew each time (dates, placeholders): left out, so that
+# adding a message changes only that message's lines.
+_CHURN = re.compile(rb'^"(Report-Msgid-Bugs-To|POT-Creation-Date|PO-Revision-Date|'
+                    rb'Last-Translator|Language-Team): .*\\n"\n', re.MULTILINE)
+
+
+def write(language: str, catalog: Catalog) -> None:
+    out = io.BytesIO()
+    write_po(out, catalog, width=100)
+    po_path(language).write_bytes(_CHURN.sub(b"", out.getvalue()))
+
+
 def untranslated(language: str) -> list[Key]:
     """What the console asks for and `language`'s catalogue lacks (or holds unfinished:
     empty or fuzzy)."""
@@ -75,8 +89,7 @@ def update() -> dict[str, list[Key]]:
         for context, msgid in new:
             catalog.add(msgid, "", context=context)
         if new:  # else the file stays as it is, byte for byte
-            with po_path(language).open("wb") as out:
-                write_po(out, catalog, width=100)
+            write(language, catalog)
     return {language: untranslated(language) for language in LANGUAGES}
 
 

@@ -174,12 +174,13 @@ class ConsoleUser:
 
 
 async def console_users(db: Db, tenant: str) -> list[ConsoleUser]:
+    """Who may sign in to the console (a login whose role may not is nobody's)."""
     rows = await db.fetch(
         "SELECT p.principal, p.name, p.role, l.username, l.locked_until"
         " FROM console_logins l JOIN principals p"
         " ON p.tenant = l.tenant AND p.principal = l.principal"
-        " WHERE l.tenant = $1 ORDER BY l.username",
-        tenant,
+        " WHERE l.tenant = $1 AND p.role = ANY($2::text[]) ORDER BY l.username",
+        tenant, [role.value for role in CONSOLE_ROLES],
     )
     return [ConsoleUser(Principal(tenant, r["principal"], r["name"], Role(r["role"])),
                         r["username"], r["locked_until"]) for r in rows]

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from console.data.overview import Overview
 from console.data.overview import overview as overview_of
 from console.i18n import N_
-from console.pages import Reader, render
+from console.pages import Reader, Visit, partial, render
 from console.routes import page_router
 from console.routes.inputs import period_or
 from domain.periods import period_of, previous_period
@@ -55,7 +55,17 @@ async def overview(visit: Reader, period: str | None = None) -> HTMLResponse:
         return str(visit.translations.pgettext("rule", code))
 
     return render(visit, "overview.html", found=found, months=_months(now),
-                  charts=_charts(found, rule_name), now=now)
+                  charts=_charts(found, rule_name), now=now, head=found.head)
+
+
+@router.get("/console/overview/chain")
+async def chain(visit: Reader) -> HTMLResponse:
+    """The chain's tile, which the page refreshes by itself (htmx)."""
+    return partial(visit, "overview/_chain.html", head=await chain_head(visit))
+
+
+async def chain_head(visit: Visit) -> int:
+    return await visit.services.store.head(visit.services.tenant)
 
 
 # Codes shown through _() in the templates, named here so the catalogues hold them.

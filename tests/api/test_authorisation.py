@@ -103,6 +103,7 @@ ALLOWED: dict[str, set[str]] = {
     # the HQ console (console/routes): HQ's people, signed in
     "POST /console/sign-out": HQ,
     "GET /console/": HQ,
+    "GET /console/overview/chain": HQ,
     "GET /console/users": HQ,
     "POST /console/users": {"admin"},
     "POST /console/users/{username}/password": {"admin"},

@@ -45,3 +45,21 @@ def test_times_dates_and_money_as_people_in_china_read_them() -> None:
     assert money(123456) == "¥1,234.56"
     assert money(-5) == "-¥0.05"
     assert money(0) == "¥0.00"
+
+
+def test_the_check_sees_a_message_a_catalogue_lacks(tmp_path, monkeypatch) -> None:
+    """The check itself: the English catalogue less one message and one tier name, and
+    with one translation emptied, is found lacking exactly those."""
+    from babel.messages.catalog import Catalog
+
+    from console import catalogues
+
+    english = catalogues.read("en")
+    shorter = Catalog(locale="en")
+    for message in english:
+        if message.id and message.id not in ("Sign in", "vip"):
+            text = "" if message.id == "Username" else message.string
+            shorter.add(message.id, text, context=message.context)
+    monkeypatch.setattr(catalogues, "read", lambda language: shorter)
+    assert sorted(untranslated("en"), key=str) == sorted(
+        [(None, "Sign in"), (None, "Username"), ("tier", "vip")], key=str)
