@@ -54,7 +54,7 @@ async def tree(visit: Reader, as_of: str | None = None, agent: str | None = None
 
 
 @router.get("/console/genealogy/children")
-async def children(visit: Reader, sponsor: str, as_of: str | None = None,
+async def children(visit: Reader, sponsor: str = "", as_of: str | None = None,
                    after: str | None = None) -> HTMLResponse:
     found = await genealogy.children(visit.services, agent_id(sponsor), as_of=moment(as_of),
                                      after=agent_id(after) or "")
