@@ -237,6 +237,61 @@ async def measure(services: Services, n: int, seed: int) -> None:
     print(f"  {'expand':<12} {figures(expand)}")
 
 
+async def over_http(url: str, tenant: str, data_dir: Path, n: int, seed: int) -> None:
+    """The pages themselves, rendered by the app (in process: the server's time, no
+    network), for an auditor's session."""
+    import httpx
+
+    from api.app import create_app
+    from console.pages import SESSION_COOKIE
+    from eventstore.principals import Role, create_principal
+    from eventstore.sign_in import open_session, set_password
+
+    rng = random.Random(seed)
+    app = create_app(Settings(database_url=url, tenant=tenant, data_dir=data_dir))
+    async with app.router.lifespan_context(app):
+        await app.state.startup.opened()
+        services: Services = app.state.services
+        s = await sample(services, rng, n)
+        principal = await create_principal(services.pool, tenant, Role.AUDITOR, "bench")
+        await set_password(services.pool, principal, f"bench-{rng.getrandbits(32):x}",
+                           "a bench password")
+        secret = await open_session(services.pool, principal, timedelta(hours=1))
+        days = [past_day(rng, s["first"], s["last"]).isoformat() for _ in range(n)]
+        ids = [rng.choice(s["partners"] + s["generals"]) for _ in range(n)]
+        period = period_of(s["last"])
+        paths = {
+            "overview": [f"/console/?period={period}"] * n,
+            "agents": [f"/console/agents?q={a[:3]}" for a in ids]
+            + ["/console/agents?tier=first&depth=3"] * n,
+            "agent": [f"/console/agents/{a}" for a in ids]
+            + [f"/console/agents/{a}?as_of={d}" for a, d in zip(ids, days, strict=True)],
+            "genealogy": [f"/console/genealogy?as_of={d}" for d in days]
+            + [f"/console/genealogy?chart={a}" for a in rng.choices(s["partners"], k=n)],
+            "expand": [f"/console/genealogy/children?sponsor={a}"
+                       for a in rng.choices(s["partners"] + s["generals"], k=n)],
+            "events": [f"/console/events/{rng.randint(1, s['head'])}" for _ in range(n)]
+            + ["/console/events?kind=AgentJoined"] * n,
+        }
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench",
+                                     cookies={SESSION_COOKIE: secret}) as client:
+            print("\nover HTTP (the console's routes and templates):")
+            for name, wanted in paths.items():
+                await client.get(wanted[0])  # the first of each: templates compiled
+                took = []
+                for path in wanted:
+                    started = time.perf_counter()
+                    answer = await client.get(path, headers={"HX-Request": "true"}
+                                              if name == "expand" else None)
+                    took.append(time.perf_counter() - started)
+                    # 404: an agent's page as of a day before it joined
+                    if answer.status_code != 200 and not (
+                            name == "agent" and answer.status_code == 404):
+                        raise SystemExit(f"{path}: {answer.status_code}")
+                print(f"  {name:<12} {figures(took)}", flush=True)
+
+
 async def main_async(args: argparse.Namespace) -> None:
     tune_gc()
     url = args.database_url
@@ -249,6 +304,7 @@ async def main_async(args: argparse.Namespace) -> None:
     async with services_on(url, args.tenant, data_dir) as services:
         await prepare(services.pool, services.store, args.tenant)
         await measure(services, args.samples, args.seed)
+    await over_http(url, args.tenant, data_dir, args.samples, args.seed)
 
 
 def main() -> None:
