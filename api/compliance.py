@@ -3,28 +3,24 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 from api.deps import Services
 from api.errors import ApiError
-from api.schemas.common import cny
+from api.schemas.common import cny, shown_or_none
 from api.schemas.compliance import AlertPublic, DisputePublic
 from domain.errors import Rule
+from domain.periods import shown
 from projections.alerts import queries
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
 
 
 def _alert(r: Any) -> AlertPublic:
     return AlertPublic(
         alert=r["alert"], rule=r["rule"], agent=r["agent"], severity=r["severity"],
         status=r["status"], numbers=json.loads(r["numbers"]), cites=json.loads(r["cites"]),
-        policy_version=r["policy_version"], raised_at=r["raised_at"].isoformat(),
-        position=r["position"], acknowledged_at=_iso(r["acknowledged_at"]),
-        acknowledged_by=r["acknowledged_by"], resolved_at=_iso(r["resolved_at"]),
+        policy_version=r["policy_version"], raised_at=shown(r["raised_at"]),
+        position=r["position"], acknowledged_at=shown_or_none(r["acknowledged_at"]),
+        acknowledged_by=r["acknowledged_by"], resolved_at=shown_or_none(r["resolved_at"]),
         resolved_by=r["resolved_by"], resolved_reason=r["resolved_reason"],
     )
 
@@ -33,9 +29,9 @@ def _dispute(r: Any) -> DisputePublic:
     adjustment = r["adjustment_fen"]
     return DisputePublic(
         dispute=r["dispute"], agent=r["agent"], subject=r["subject"], text=r["text"],
-        status=r["status"], opened_at=r["opened_at"].isoformat(),
-        answer_due=r["answer_due"].isoformat(), answered_at=_iso(r["answered_at"]),
-        answer=r["answer"], resolved_at=_iso(r["resolved_at"]), outcome=r["outcome"],
+        status=r["status"], opened_at=shown(r["opened_at"]),
+        answer_due=shown(r["answer_due"]), answered_at=shown_or_none(r["answered_at"]),
+        answer=r["answer"], resolved_at=shown_or_none(r["resolved_at"]), outcome=r["outcome"],
         adjustment=None if adjustment is None else cny(adjustment),
         resolution=r["resolution"], position=r["position"],
     )

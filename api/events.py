@@ -12,6 +12,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from domain.events import Codec
+from domain.periods import shown
 from domain.ports import RecordedEvent
 
 _codec = Codec()
@@ -40,7 +41,7 @@ def plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime):
-        return value.isoformat()
+        return shown(value)
     if isinstance(value, UUID):
         return str(value)
     if isinstance(value, bytes):
@@ -63,8 +64,8 @@ def public(event: RecordedEvent) -> EventPublic:
     version = meta.get("policy_version")
     return EventPublic(
         position=event.position, stream=event.stream, version=event.version, name=event.name,
-        business_time=event.business_time.isoformat(),
-        recorded_at=event.recorded_at.isoformat(),
+        business_time=shown(event.business_time),
+        recorded_at=shown(event.recorded_at),
         actor=str(meta["actor"]) if meta.get("actor") is not None else None,
         command=str(meta["command"]) if meta.get("command") is not None else None,
         policy_version=version if isinstance(version, int) else None,

@@ -13,13 +13,14 @@ from api.schemas.settlement import (
     StatementPublic,
     StatementSummary,
 )
+from domain.periods import shown
 from projections.statements import queries
 
 
 def _summary(r: dict) -> dict:
     return {"agent": r["agent"], "period": r["period"], "total": cny(r["total_fen"]),
             "tax_flag": r["tax_flag"], "policy_version": r["policy_version"],
-            "lines": r["lines"], "issued_at": r["issued_at"].isoformat()}
+            "lines": r["lines"], "issued_at": shown(r["issued_at"])}
 
 
 async def page(services: Services, *, agent: str | None, period: str | None,
@@ -59,7 +60,7 @@ async def _cited(services: Services, cite: str) -> CitedEvent:
         return CitedEvent(cite=cite, position=None, name=None, business_time=None)
     e = found[0]
     return CitedEvent(cite=cite, position=e.position, name=e.name,
-                      business_time=e.business_time.isoformat())
+                      business_time=shown(e.business_time))
 
 
 def _because(line: LinePublic) -> str:

@@ -15,10 +15,11 @@ from api.schemas.agents import (
     RecruitPublic,
     StockPublic,
 )
-from api.schemas.common import cny
+from api.schemas.common import cny, shown_or_none
 from api.schemas.orders import SaleLinePublic, SalePublic, SaleSummary
 from domain.errors import Rule
 from domain.events import Codec, streams
+from domain.periods import shown
 from projections.sales.queries import sales as sales_of
 from projections.stock.queries import stock_of
 from projections.tree.queries import downline_summary
@@ -50,7 +51,7 @@ async def stock(services: Services, agent: str, as_of: datetime | None) -> Stock
         before = [e for e in events if e.business_time <= as_of]
         found = _codec.replay(before) if before else None
         units = found.units() if found is not None else {}
-    return StockPublic(agent=agent, as_of=as_of.isoformat() if as_of else None, units=units)
+    return StockPublic(agent=agent, as_of=shown_or_none(as_of), units=units)
 
 
 async def downline(
@@ -77,7 +78,7 @@ async def sales(
     rows = await sales_of(services.pool, services.tenant, seller=seller, period=period,
                           after=after, limit=limit)
     return [
-        SaleSummary(sale=r["sale"], seller=r["seller"], sold_at=r["sold_at"].isoformat(),
+        SaleSummary(sale=r["sale"], seller=r["seller"], sold_at=shown(r["sold_at"]),
                     period=r["period"], units=r["units"], amount=cny(r["amount"]),
                     returned_units=r["returned_units"],
                     returned_amount=cny(r["returned_amount"]))
@@ -92,7 +93,7 @@ async def sale(services: Services, sale_id: str, seller: str | None = None) -> S
     if found is None or (seller is not None and found.seller != seller):
         raise ApiError(404, Rule.UNKNOWN_SALE, f"no sale {sale_id}", sale=sale_id)
     return SalePublic(
-        sale=found.sale, seller=found.seller, sold_at=found.sold_at.isoformat(),
+        sale=found.sale, seller=found.seller, sold_at=shown(found.sold_at),
         amount=cny(found.amount),
         lines=[SaleLinePublic(sku=line["sku"], qty=line["qty"],
                               unit_price=cny(line["unit_price"]),

@@ -26,6 +26,17 @@ def cst_day_end(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=CST).astimezone(UTC) + timedelta(days=1)
 
 
+def last_instant_of(day: date) -> datetime:
+    """The last instant of this CST day (the store keeps microseconds), in UTC: what "as
+    of a date" means, so that everything dated that day counts and nothing after it."""
+    return cst_day_end(day) - timedelta(microseconds=1)
+
+
+def shown(at: datetime) -> str:
+    """A moment as people and the API see it: ISO 8601 in China time (+08:00)."""
+    return require_aware(at).astimezone(CST).isoformat()
+
+
 def period_of(at: datetime) -> str:
     """The period (e.g. '2026-01') a moment belongs to, on the CST calendar."""
     local = at.astimezone(CST)

@@ -114,3 +114,46 @@ async def positioned_hashes(db: Reader, tenant: str, *, after: int, upto: int,
         tenant, after, upto, limit,
     )
     return [(r["position"], bytes(r["hash"])) for r in rows]
+
+
+async def event_at(db: Reader, tenant: str, position: int) -> RecordedEvent | None:
+    """The event at `position` (None: no such position)."""
+    row = await db.fetchrow(f"SELECT {COLUMNS} FROM events WHERE tenant = $1 AND position = $2",
+                            tenant, position)
+    return None if row is None else row_to_event(row)
+
+
+async def events_where(db: Reader, tenant: str, *, stream: str | None, name: str | None,
+                       since: datetime | None, until: datetime | None, after: int,
+                       limit: int) -> list[RecordedEvent]:
+    """Events after log position `after`, in log order, of one stream and/or one name,
+    at business times in [since, until) (each None: any)."""
+    if since is not None:
+        # Nothing before the first event dated `since` or later can be: start the scan there.
+        first = await first_position_from(db, tenant, since)
+        if first is None:
+            return []
+        after = max(after, first - 1)
+    rows = await db.fetch(
+        f"SELECT {COLUMNS} FROM events WHERE tenant = $1 AND position > $2"
+        " AND ($3::text IS NULL OR stream = $3) AND ($4::text IS NULL OR name = $4)"
+        " AND ($5::timestamptz IS NULL OR business_time >= $5)"
+        " AND ($6::timestamptz IS NULL OR business_time < $6)"
+        " ORDER BY position LIMIT $7",
+        tenant, after, stream, name, since, until, limit,
+    )
+    return [row_to_event(r) for r in rows]
+
+
+async def latest_of_streams(db: Reader, tenant: str, streams: Sequence[str], *,
+                            upto: datetime | None, before: int | None,
+                            limit: int) -> list[RecordedEvent]:
+    """The events of any of `streams` dated `upto` or earlier (None: any), before log
+    position `before` (None: the head), newest first: an agent's timeline as of then."""
+    rows = await db.fetch(
+        f"SELECT {COLUMNS} FROM events WHERE tenant = $1 AND stream = ANY($2::text[])"
+        " AND ($3::timestamptz IS NULL OR business_time <= $3)"
+        " AND ($4::bigint IS NULL OR position < $4) ORDER BY position DESC LIMIT $5",
+        tenant, list(streams), upto, before, limit,
+    )
+    return [row_to_event(r) for r in rows]

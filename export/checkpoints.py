@@ -22,6 +22,7 @@ outside the database, with the chain hashes it covers.
 from __future__ import annotations
 
 import asyncio
+import bisect
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,10 +59,10 @@ class Cut:
 
 async def last_checkpoint(store: EventStore, tenant: str) -> tuple[int, int]:
     """(stream version, last position covered) of the latest checkpoint; (0, 0) if none."""
-    found = await store.read_stream(tenant, CHECKPOINT_STREAM, desc=True, limit=1)
-    if not found:
+    found = await last_signed(store, tenant)
+    if found is None:
         return 0, 0
-    return found[0].version, int(read_checkpoint(found[0].payload)["to_position"])
+    return found.version, int(read_checkpoint(found.payload)["to_position"])
 
 
 async def _cuts(store: EventStore, tenant: str, after: int, head: int, every: int,
@@ -154,3 +155,22 @@ async def checkpoint(store: EventStore, tenant: str, key: Ed25519PrivateKey,
                 await asyncio.to_thread(write_receipt, receipts, fields, c.hashes)
         return cuts
     raise VersionConflict(f"{CHECKPOINT_STREAM} of {tenant} after {ATTEMPTS} attempts")
+
+
+async def signing(store: EventStore, tenant: str, position: int) -> dict[str, Any] | None:
+    """The checkpoint whose range holds `position`, its fields and its own position
+    ("position"); None while no checkpoint has signed it yet. Checkpoints are few (one
+    per DEFAULT_EVERY events or period close), and in range order: found by bisection."""
+    signed = await store.read_stream(tenant, CHECKPOINT_STREAM)
+    ends = [int(read_checkpoint(e.payload)["to_position"]) for e in signed]
+    k = bisect.bisect_left(ends, position)
+    if k == len(signed):
+        return None
+    return {**read_checkpoint(signed[k].payload), "position": signed[k].position,
+            "business_time": signed[k].business_time}
+
+
+async def last_signed(store: EventStore, tenant: str) -> RecordedEvent | None:
+    """The latest CheckpointSigned event (None: nothing signed yet)."""
+    found = await store.read_stream(tenant, CHECKPOINT_STREAM, desc=True, limit=1)
+    return found[0] if found else None

@@ -22,7 +22,7 @@ from api.deps import (
 from api.errors import ApiError, ApiRule, problems
 from api.events import fields_of
 from api.routes import resource
-from api.schemas.common import AsOf, At, CommandBody, Page
+from api.schemas.common import At, BusinessTime, CommandBody, Page
 from domain.errors import Rule
 from domain.events import streams
 from domain.policy.model import DEFAULT_POLICY, to_document
@@ -36,7 +36,7 @@ class PolicyCreate(CommandBody):
 
     at: At = None
     version: StrictInt | None = Field(None, ge=2, le=10_000, description="null: the next version")
-    effective_from: AsOf = Field(None, description="null: from `at`")
+    effective_from: BusinessTime | None = Field(None, description="null: from `at`")
     document: dict[str, Any] = Field(
         description="rules to change; absent keys keep the version in force",
         examples=[{"max_depth": 3}],

@@ -13,6 +13,7 @@ from api.routes import resource
 from api.schemas.common import AsOf, Id, Page
 from api.schemas.refusals import RefusalPublic
 from domain.errors import RULES, Rule
+from domain.periods import shown
 from domain.ports import RememberedRefusal
 
 router = resource("/v1/refusals", "refusals")
@@ -43,6 +44,6 @@ def _public(r: RememberedRefusal) -> RefusalPublic:
     assert r.recorded_at is not None  # the store's
     return RefusalPublic(
         id=r.id, command=r.command, rule=r.rule, numbers=dict(r.numbers), actor=r.actor,
-        agent=r.agent, business_time=r.business_time.isoformat(),
-        recorded_at=r.recorded_at.isoformat(), head_position=r.head_position,
+        agent=r.agent, business_time=shown(r.business_time),
+        recorded_at=shown(r.recorded_at), head_position=r.head_position,
     )

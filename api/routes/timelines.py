@@ -24,6 +24,7 @@ from api.routes import resource
 from api.schemas.agents import StockPublic
 from api.schemas.common import AsOf, Page, PathId
 from domain.events import streams
+from domain.periods import shown
 from domain.settlement.model import statement_stream
 from eventstore import reads
 from projections.tree import queries
@@ -67,7 +68,7 @@ async def agent_as_of(agent: IdPath, as_of: Annotated[AsOf, Query()], who: HQRea
     place = None if node is None else PlacePublic(
         sponsor=node.sponsor, depth=node.depth, tier=node.tier, status=node.status,
         direct=node.direct, total=node.total)
-    return AgentAsOf(agent=agent, as_of=as_of.isoformat(), place=place,
+    return AgentAsOf(agent=agent, as_of=shown(as_of), place=place,
                      stock=await views.stock(services, agent, as_of))
 
 

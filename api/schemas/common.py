@@ -1,5 +1,5 @@
 """Shared field types. Money is a decimal string of CNY (never a float); times carry
-their UTC offset; identifiers are the brand's own."""
+their UTC offset, and are shown in China time (`shown`); identifiers are the brand's own."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from pydantic import (
 
 from domain import bounds
 from domain.money import format_cny
+from domain.periods import last_instant_of, shown
 
 T = TypeVar("T")
 
@@ -91,12 +92,31 @@ BusinessTime = Annotated[AwareDatetime, BeforeValidator(_time_text), AfterValida
                                          "pattern": _years_pattern()})]
 At = Annotated[BusinessTime | None, Field(
     description="business time, with its offset; default: now", examples=[None])]
-AsOf = BusinessTime | None
+def _day_or_time(value: object) -> object:
+    """A date alone is the end of that day, China time; anything else must be a time
+    with its offset, written as text (AwareDatetime and _time_text say so)."""
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        return last_instant_of(_in_years(date.fromisoformat(value)))
+    return _time_text(value)
+
+
+AsOf = Annotated[AwareDatetime, BeforeValidator(_day_or_time), AfterValidator(_plausible),
+                 WithJsonSchema({"anyOf": [
+                     {"type": "string", "format": "date",
+                      "pattern": f"{_years_pattern()}[0-9]{{2}}-[0-9]{{2}}$"},
+                     {"type": "string", "format": "date-time", "pattern": _years_pattern()}]}),
+                 Field(description="a date (the end of that day, China time) or a time with"
+                                   " its offset", examples=["2026-03-15"])] | None
 Cny = Annotated[str, Field(description="CNY as a decimal string", examples=["99.00"])]
 
 
 def cny(fen: int) -> str:
     return format_cny(int(fen))
+
+
+def shown_or_none(moment: datetime | None) -> str | None:
+    """A time the API may not have, shown as every time it shows (domain.periods.shown)."""
+    return None if moment is None else shown(moment)
 
 
 class CommandBody(BaseModel):

@@ -13,6 +13,7 @@ def page_router() -> APIRouter:
 
 
 def routers() -> list[APIRouter]:
-    from console.routes import overview, session, users
+    from console.routes import agents, events, genealogy, overview, session, users
 
-    return [session.router, overview.router, users.router]
+    return [session.router, overview.router, agents.router, genealogy.router, events.router,
+            users.router]

@@ -115,3 +115,57 @@ async def list_disputes(db: Reader, tenant: str, *,
         f"SELECT * FROM {schema}.disputes WHERE tenant = $1 ORDER BY position", tenant
     )
     return [dict(r) for r in rows]
+
+
+# An alert's and a dispute's status as it stood at $2 (a business time; NULL: now),
+# from the times the read model keeps of each step.
+_ALERT_THEN = ("CASE WHEN $2::timestamptz IS NULL THEN status"
+               " WHEN resolved_at <= $2 THEN 'resolved'"
+               " WHEN acknowledged_at <= $2 THEN 'acknowledged' ELSE 'raised' END")
+_DISPUTE_THEN = ("CASE WHEN $2::timestamptz IS NULL THEN status"
+                 " WHEN resolved_at <= $2 THEN 'resolved'"
+                 " WHEN answered_at <= $2 THEN 'answered' ELSE 'opened' END")
+
+
+async def open_alert_counts(db: Reader, tenant: str) -> list[Row]:
+    """(rule, severity, open) of the alerts not resolved now, by rule and severity."""
+    return await db.fetch(
+        "SELECT rule, severity, count(*) AS open FROM rm_alerts.alerts"
+        " WHERE tenant = $1 AND status <> 'resolved' GROUP BY rule, severity"
+        " ORDER BY rule, severity",
+        tenant,
+    )
+
+
+async def raised_by_rule(db: Reader, tenant: str, start: datetime, end: datetime
+                         ) -> dict[str, int]:
+    """How many alerts of each rule were raised at business times in [start, end)."""
+    rows = await db.fetch(
+        "SELECT rule, count(*) AS n FROM rm_alerts.alerts WHERE tenant = $1"
+        " AND raised_at >= $2 AND raised_at < $3 GROUP BY rule ORDER BY rule",
+        tenant, start, end,
+    )
+    return {r["rule"]: r["n"] for r in rows}
+
+
+async def alerts_of(db: Reader, tenant: str, agent: str, *, at: datetime | None,
+                    limit: int) -> list[Row]:
+    """The agent's alerts raised by `at` (None: now), newest first, each with its
+    status as it stood then (`status_then`)."""
+    return await db.fetch(
+        f"SELECT *, {_ALERT_THEN} AS status_then FROM rm_alerts.alerts"
+        " WHERE tenant = $1 AND agent = $3 AND ($2::timestamptz IS NULL OR raised_at <= $2)"
+        " ORDER BY raised_at DESC, position DESC LIMIT $4",
+        tenant, at, agent, limit,
+    )
+
+
+async def disputes_of(db: Reader, tenant: str, agent: str, *, at: datetime | None,
+                      limit: int) -> list[Row]:
+    """The agent's disputes opened by `at` (None: now), newest first, with `status_then`."""
+    return await db.fetch(
+        f"SELECT *, {_DISPUTE_THEN} AS status_then FROM rm_disputes.disputes"
+        " WHERE tenant = $1 AND agent = $3 AND ($2::timestamptz IS NULL OR opened_at <= $2)"
+        " ORDER BY opened_at DESC, position DESC LIMIT $4",
+        tenant, at, agent, limit,
+    )

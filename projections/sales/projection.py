@@ -7,6 +7,9 @@
   (Stock.net_retail), so the console and the promotion rule agree.
 - `downline_sales`: per agent and period, stock it sold to its direct downline
   (StockShipped): the push-down alert compares it with the agent's own net retail.
+- `network_daily`: the whole network's retail, returns and stock bought from HQ per
+  CST day (a few hundred rows a year), so the console's overview sums any stretch of
+  days (this month so far against the same days of the last) without reading sales.
 
 Periods are calendar months in China Standard Time (domain.periods). Amounts in fen.
 A batch becomes at most four statements, whatever its size.
@@ -15,11 +18,13 @@ A batch becomes at most four statements, whatever its size.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
+from typing import TypeVar
 
 import asyncpg
 
 from domain.events import Codec
-from domain.periods import period_of
+from domain.periods import cst_date, period_of
 from domain.ports import RecordedEvent
 from projections.runner import Projection
 
@@ -29,6 +34,10 @@ SALE_COLUMNS = ("tenant", "sale", "seller", "customer", "sold_at", "period", "un
 
 # (agent, period) -> [sales, units, amount, returned units, returned amount]
 Totals = dict[tuple[str, str], list[int]]
+# CST day -> [retail units, retail amount, returned units, returned amount, HQ units, HQ amount]
+Daily = dict[date, list[int]]
+K = TypeVar("K")
+DAILY_COLUMNS = ("units", "amount", "returned_units", "returned_amount", "hq_units", "hq_amount")
 
 
 def _id(stream: str, prefix: str) -> str:
@@ -37,7 +46,7 @@ def _id(stream: str, prefix: str) -> str:
     return stream[len(prefix):]
 
 
-def _add(totals: Totals, key: tuple[str, str], *values: int) -> None:
+def _add(totals: dict[K, list[int]], key: K, *values: int) -> None:
     row = totals.setdefault(key, [0] * len(values))
     for i, v in enumerate(values):
         row[i] += v
@@ -45,8 +54,8 @@ def _add(totals: Totals, key: tuple[str, str], *values: int) -> None:
 
 class SalesProjection(Projection):
     name = "sales"
-    version = 2  # 2: fillfactor 90 on sales
-    reads = ("RetailSaleRecorded", "SaleReturned", "StockShipped")
+    version = 3  # 2: fillfactor 90 on sales; 3: network_daily
+    reads = ("RetailSaleRecorded", "SaleReturned", "StockShipped", "StockPurchased")
     ddl = """
     CREATE TABLE {s}.sales (
         tenant          text        NOT NULL,
@@ -86,6 +95,17 @@ class SalesProjection(Projection):
         amount bigint NOT NULL,
         PRIMARY KEY (tenant, agent, period)
     );
+    CREATE TABLE {s}.network_daily (
+        tenant          text   NOT NULL,
+        day             date   NOT NULL,
+        units           bigint NOT NULL,
+        amount          bigint NOT NULL,
+        returned_units  bigint NOT NULL,
+        returned_amount bigint NOT NULL,
+        hq_units        bigint NOT NULL,
+        hq_amount       bigint NOT NULL,
+        PRIMARY KEY (tenant, day)
+    );
     """
 
     def __init__(self) -> None:
@@ -98,18 +118,25 @@ class SalesProjection(Projection):
         returned: dict[str, list[tuple[str, int, int]]] = {}  # sale -> (period, units, amount)
         net: Totals = {}
         shipped: Totals = {}
+        daily: Daily = {}
         for e in events:
             d = self.codec.decode(e)
-            period = period_of(e.business_time)
+            period, day = period_of(e.business_time), cst_date(e.business_time)
             units = sum(line["qty"] for line in d.lines)
             if e.name == "RetailSaleRecorded":
                 sales.append((tenant, d.sale, d.seller, d.customer, e.business_time, period,
                               units, d.amount, e.position))
                 _add(net, (d.seller, period), 1, units, d.amount, 0, 0)
+                _add(daily, day, units, d.amount, 0, 0, 0, 0)
             elif e.name == "SaleReturned":
                 returned.setdefault(_id(e.stream, SALE_STREAM), []).append(
                     (period, units, d.amount)
                 )
+                _add(daily, day, 0, 0, units, d.amount, 0, 0)
+            elif e.name == "StockPurchased":
+                if d.seller is None:  # from HQ; from the upline it is stock moved inside
+                    amount = sum(line["qty"] * line["unit_price"] for line in d.lines)
+                    _add(daily, day, 0, 0, 0, 0, units, amount)
             else:
                 amount = sum(line["qty"] * line["unit_price"] for line in d.lines)
                 _add(shipped, (_id(e.stream, STOCK_STREAM), period), units, amount)
@@ -122,6 +149,21 @@ class SalesProjection(Projection):
         await _upsert(conn, s, "net_retail", tenant, net,
                       ("sales", "units", "amount", "returned_units", "returned_amount"))
         await _upsert(conn, s, "downline_sales", tenant, shipped, ("units", "amount"))
+        await _add_days(conn, s, tenant, daily)
+
+
+async def _add_days(conn: asyncpg.Connection, s: str, tenant: str, daily: Daily) -> None:
+    if not daily:
+        return
+    days = sorted(daily)
+    typed = ", ".join(f"${i + 3}::bigint[]" for i in range(len(DAILY_COLUMNS)))
+    added = ", ".join(f"{c} = network_daily.{c} + EXCLUDED.{c}" for c in DAILY_COLUMNS)
+    await conn.execute(
+        f"INSERT INTO {s}.network_daily (tenant, day, {', '.join(DAILY_COLUMNS)})"
+        f" SELECT $1, u.* FROM unnest($2::date[], {typed}) AS u"
+        f" ON CONFLICT (tenant, day) DO UPDATE SET {added}",
+        tenant, days, *([daily[day][i] for day in days] for i in range(len(DAILY_COLUMNS))),
+    )
 
 
 async def _returns(

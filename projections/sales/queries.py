@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+
 from eventstore.database import Reader, Row
 
 
@@ -25,3 +28,47 @@ async def sales(db: Reader, tenant: str, *, seller: str | None, period: str | No
         " ORDER BY sale COLLATE \"C\" LIMIT $5",
         tenant, after, seller, period, limit,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkRetail:
+    """The whole network over some CST days: retail net of returns, and stock bought from
+    HQ against stock sold at retail (units and fen)."""
+
+    net_retail_fen: int
+    retail_units: int
+    returned_units: int
+    hq_units: int
+    hq_fen: int
+
+    @property
+    def sold_units(self) -> int:
+        return self.retail_units - self.returned_units
+
+
+async def network_retail(db: Reader, tenant: str, first: date, last: date) -> NetworkRetail:
+    """The network's figures over the CST days first..last, both included."""
+    row = await db.fetchrow(
+        "SELECT coalesce(sum(amount - returned_amount), 0)::bigint AS net,"
+        " coalesce(sum(units), 0)::bigint AS units,"
+        " coalesce(sum(returned_units), 0)::bigint AS returned,"
+        " coalesce(sum(hq_units), 0)::bigint AS hq_units,"
+        " coalesce(sum(hq_amount), 0)::bigint AS hq_fen"
+        " FROM rm_sales.network_daily WHERE tenant = $1 AND day BETWEEN $2 AND $3",
+        tenant, first, last,
+    )
+    assert row is not None  # an aggregate: always one row
+    return NetworkRetail(row["net"], row["units"], row["returned"], row["hq_units"],
+                         row["hq_fen"])
+
+
+async def monthly_net_retail(db: Reader, tenant: str, first: date, last: date
+                             ) -> dict[str, int]:
+    """Network net retail per period (CST month) over the days first..last."""
+    rows = await db.fetch(
+        "SELECT to_char(day, 'YYYY-MM') AS period, sum(amount - returned_amount)::bigint AS net"
+        " FROM rm_sales.network_daily WHERE tenant = $1 AND day BETWEEN $2 AND $3"
+        " GROUP BY 1 ORDER BY 1",
+        tenant, first, last,
+    )
+    return {r["period"]: r["net"] for r in rows}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from domain.settlement.facts import Line, Statement
@@ -72,3 +73,24 @@ async def stored_statements(db: Reader, tenant: str,
                      h["total_fen"], h["lines"])
         for h in heads
     }
+
+
+async def issued_in(db: Reader, tenant: str, period: str) -> tuple[int, int]:
+    """(statements issued, their total in fen) for the period."""
+    row = await db.fetchrow(
+        "SELECT count(*) AS n, coalesce(sum(total_fen), 0)::bigint AS total"
+        " FROM rm_statements.statements WHERE tenant = $1 AND period = $2",
+        tenant, period,
+    )
+    assert row is not None  # an aggregate: always one row
+    return row["n"], row["total"]
+
+
+async def statements_of(db: Reader, tenant: str, agent: str, *, at: datetime | None,
+                        limit: int) -> list[Row]:
+    """The agent's statements issued by `at` (None: now), newest period first."""
+    return await db.fetch(
+        f"{_HEAD} WHERE tenant = $1 AND agent = $2"
+        " AND ($3::timestamptz IS NULL OR issued_at <= $3) ORDER BY period DESC LIMIT $4",
+        tenant, agent, at, limit,
+    )

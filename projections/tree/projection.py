@@ -81,7 +81,7 @@ class Version:
 
 class TreeProjection(Projection):
     name = "tree"
-    version = 1
+    version = 2  # 2: nodes_from_time, nodes_current_by_id (the console's counts and lists)
     reads = ("AgentJoined", *_CHANGES)
     ddl = """
     CREATE TABLE {s}.nodes (
@@ -104,6 +104,10 @@ class TreeProjection(Projection):
         WHERE valid_to_position IS NULL;
     CREATE INDEX nodes_path ON {s}.nodes (tenant, path text_pattern_ops);
     CREATE INDEX nodes_sponsor ON {s}.nodes (tenant, sponsor);
+    -- Joins and terminations in a period; the agents as they stand, by id (prefix search).
+    CREATE INDEX nodes_from_time ON {s}.nodes (tenant, valid_from_time);
+    CREATE INDEX nodes_current_by_id ON {s}.nodes (tenant, agent COLLATE "C")
+        WHERE valid_to_position IS NULL;
     """
 
     def __init__(self) -> None:

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from eventstore.database import Conn, Reader, Row
-from projections.tree.projection import segment
+from projections.tree.projection import SEP, segment
 
 TREE = "rm_tree.nodes"
 NET_RETAIL = "rm_sales.net_retail"
@@ -223,3 +223,168 @@ async def nodes_at(conn: Conn, tenant: str, position: int, *,
     )
     async for row in cursor:
         yield row
+
+
+def unsegment(text: str) -> str:
+    """An agent id back from its path segment (segment's inverse)."""
+    return text.replace("%2F", SEP).replace("%25", "%")
+
+
+def path_up(path: str) -> list[str]:
+    """The agents from the top of the tree down to the node of `path` (itself last)."""
+    return [unsegment(part) for part in path.split(SEP)]
+
+
+async def joined_and_terminated(db: Reader, tenant: str, start: datetime, end: datetime
+                                ) -> tuple[int, int]:
+    """Agents who joined, and who were terminated, at business times in [start, end).
+
+    A join opens a node's first version at its join time; a termination opens its last
+    (nothing changes a terminated agent), so both are versions opened in the range."""
+    row = await db.fetchrow(
+        "SELECT count(DISTINCT agent) FILTER (WHERE valid_from_time = joined_at) AS joined,"
+        " count(*) FILTER (WHERE status = 'terminated') AS terminated"
+        f" FROM {TREE} WHERE tenant = $1 AND valid_from_time >= $2 AND valid_from_time < $3",
+        tenant, start, end,
+    )
+    assert row is not None  # an aggregate: always one row
+    return row["joined"], row["terminated"]
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """An agent as a row of the console's lists and tree: where it stands then, its
+    team (whole downline) and its money and alerts."""
+
+    agent: str
+    sponsor: str | None
+    tier: str
+    status: str
+    depth: int
+    path: str
+    team: int  # its whole downline then, any depth
+    levels: int  # levels of its subtree, counting itself
+    net_retail_fen: int  # its own, in the period asked
+    open_alerts: int  # open then
+    pyramid_risk: str | None  # severity of an open pyramid-risk alert about it then
+
+
+_ALERTS = "rm_alerts.alerts"
+
+
+def _open_then(alias: str, at_param: str) -> str:
+    """Alert `alias` raised and not yet resolved at `at_param` (NULL: now)."""
+    return (f"({at_param}::timestamptz IS NULL AND {alias}.status <> 'resolved'"
+            f" OR {alias}.raised_at <= {at_param}::timestamptz AND ({alias}.resolved_at IS NULL"
+            f" OR {alias}.resolved_at > {at_param}::timestamptz))")
+
+
+def _member_select(alias: str) -> str:
+    """A Member's columns for the node `alias`; $1 tenant, $2 the point, $4 the period,
+    $5 the time alerts are judged open at."""
+    return f"""
+        {alias}.agent, {alias}.sponsor, {alias}.tier, {alias}.status, {alias}.depth,
+        {alias}.path, team.members AS team, coalesce(team.deepest - {alias}.depth, 0) + 1 AS levels,
+        coalesce((SELECT r.amount - r.returned_amount FROM {NET_RETAIL} r
+                   WHERE r.tenant = $1 AND r.agent = {alias}.agent AND r.period = $4), 0)
+            AS net_retail_fen,
+        (SELECT count(*) FROM {_ALERTS} a WHERE a.tenant = $1 AND a.agent = {alias}.agent
+            AND {_open_then("a", "$5")}) AS open_alerts,
+        (SELECT CASE WHEN bool_or(a.severity = 'critical') THEN 'critical'
+                     WHEN count(*) > 0 THEN 'warning' END FROM {_ALERTS} a WHERE a.tenant = $1
+            AND a.agent = {alias}.agent AND a.rule = 'pyramid-risk'
+            AND {_open_then("a", "$5")}) AS pyramid_risk
+    """
+
+
+def _team(alias: str, position: int | None, at: datetime | None) -> str:
+    return f"""LATERAL (SELECT count(*) AS members, max(d.depth) AS deepest FROM {TREE} d
+                 WHERE d.tenant = $1 AND {_under("d", f"{alias}.path")}
+                   AND {visible("d", position, at)}) team"""
+
+
+def _members(rows: list[Row]) -> list[Member]:
+    return [Member(**dict(r)) for r in rows]
+
+
+async def children(
+    db: Reader, tenant: str, sponsor: str | None, *, period: str, after: str = "",
+    limit: int = 50, position: int | None = None, at: datetime | None = None,
+) -> list[Member]:
+    """The direct recruits of `sponsor` (None: the agents at the top) as they stood then,
+    by id after `after`: what the genealogy shows when a node is expanded."""
+    rows = await db.fetch(
+        f"SELECT {_member_select('n')} FROM {TREE} n, {_team('n', position, at)}"
+        f" WHERE n.tenant = $1 AND {visible('n', position, at)}"
+        # Two conditions, not IS NOT DISTINCT FROM: that one no index answers.
+        f" AND {'n.sponsor IS NULL AND $3::text IS NULL' if sponsor is None else 'n.sponsor = $3'}"
+        " AND n.agent COLLATE \"C\" > $6"
+        " ORDER BY n.agent COLLATE \"C\" LIMIT $7",
+        tenant, _point(position, at), sponsor, period, at, after, limit,
+    )
+    return _members(rows)
+
+
+async def member(
+    db: Reader, tenant: str, agent: str, *, period: str, position: int | None = None,
+    at: datetime | None = None,
+) -> Member | None:
+    """One agent as a Member then (None: not joined yet)."""
+    row = await db.fetchrow(
+        f"SELECT {_member_select('n')} FROM {TREE} n, {_team('n', position, at)}"
+        f" WHERE n.tenant = $1 AND {visible('n', position, at)} AND n.agent = $3",
+        tenant, _point(position, at), agent, period, at,
+    )
+    return None if row is None else Member(**dict(row))
+
+
+@dataclass(frozen=True, slots=True)
+class AgentFilter:
+    prefix: str = ""  # of the agent id
+    tier: str | None = None
+    status: str | None = None
+    depth: int | None = None
+    under: str | None = None  # in the downline of this agent
+
+
+async def find_agents(
+    db: Reader, tenant: str, where: AgentFilter, *, period: str, after: str = "",
+    limit: int = 50,
+) -> list[Member]:
+    """Agents as they stand now, by id after `after` (keyset), filtered."""
+    rows = await db.fetch(
+        f"SELECT {_member_select('n')} FROM {TREE} n, {_team('n', None, None)}"
+        " WHERE n.tenant = $1 AND n.valid_to_position IS NULL AND $2::bigint IS NULL"
+        " AND n.agent COLLATE \"C\" > $6 AND n.agent COLLATE \"C\" >= $3"
+        " AND n.agent COLLATE \"C\" < $3 || chr(1114111)"
+        " AND ($8::text IS NULL OR n.tier = $8) AND ($9::text IS NULL OR n.status = $9)"
+        " AND ($10::int IS NULL OR n.depth = $10)"
+        f" AND ($11::text IS NULL OR {_under('n', _UNDER)})"
+        " ORDER BY n.agent COLLATE \"C\" LIMIT $7",
+        tenant, None, where.prefix, period, None, after, limit, where.tier, where.status,
+        where.depth, where.under,
+    )
+    return _members(rows)
+
+
+_UNDER = (f"SELECT u.path FROM {TREE} u WHERE u.tenant = $1 AND u.agent = $11"
+          " AND u.valid_to_position IS NULL")
+
+
+async def subtree(
+    db: Reader, tenant: str, agent: str, *, limit: int = 500, position: int | None = None,
+    at: datetime | None = None,
+) -> list[Node]:
+    """`agent` and its downline as they stood then, level by level, at most `limit`
+    nodes (the levels nearest it first): what a chart of a subtree can show. Their
+    counts are left 0: a chart needs the edges, not the sums."""
+    where = visible("n", position, at)
+    rows = await db.fetch(
+        f"SELECT n.agent, n.sponsor, n.depth, n.tier, n.status, n.path FROM {TREE} n"
+        f" WHERE n.tenant = $1 AND {where}"
+        f" AND (n.path = ({_ROOT}) OR {_under('n', _ROOT)})"
+        " ORDER BY n.depth, n.path COLLATE \"C\" LIMIT $4",
+        tenant, _point(position, at), agent, limit,
+    )
+    return [Node(r[0], r[1], r[2], r[3], r[4], r[5], 0, 0) for r in rows]
+

@@ -49,7 +49,8 @@ async def csrf(client: httpx.AsyncClient) -> str:
 async def call(client: httpx.AsyncClient, name: str, token: str,
                headers: dict[str, str] | None = None) -> httpx.Response:
     method, path = name.split()
-    url = path.replace("{username}", "u-admin")
+    url = path.replace("{username}", "u-admin").replace("{agent}", "A1").replace(
+        "{position}", "1")
     if method == "GET":
         return await client.get(url, headers=headers)
     return await client.post(url, headers={**ORIGIN, **(headers or {})},
@@ -72,7 +73,8 @@ async def test_each_role_reaches_exactly_its_console_pages(api: Api, role: Role 
             assert answer.status_code == 303, (name, role, answer.status_code)
             assert answer.headers["location"].startswith("/console/sign-in?then=")
         elif role is not None and role.value in ALLOWED[name]:
-            assert answer.status_code in (200, 303, 422), (name, role, answer.status_code)
+            # 404: an agent's or an event's page, of a brand that has none yet
+            assert answer.status_code in (200, 303, 404, 422), (name, role, answer.status_code)
             assert "?then=" not in answer.headers.get("location", ""), (name, role)
         else:
             assert answer.status_code == 403, (name, role, answer.status_code)

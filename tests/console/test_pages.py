@@ -1,0 +1,95 @@
+"""The console's pages over HTTP (the real app, in process) for a brand made from the
+public sample journals: each page shows the brand's numbers, in zh-CN and in English,
+and an agent's page and the genealogy as they stood on a date."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from console.i18n import COOKIE
+from console.pages import SESSION_COOKIE
+from domain.importing import run_journal
+from eventstore.principals import Role
+from tests.api.conftest import Api, running_api
+from tests.console.test_roles import session_of
+from tests.support import eventually
+
+SCENARIOS = Path(__file__).parents[2].parent / "shared" / "scenarios"
+
+
+@pytest.fixture
+async def api(database_url: str, tenant: str) -> AsyncIterator[Api]:
+    async with running_api(database_url, tenant) as found:
+        services = found.app.state.services
+        for name in ("01-joins", "02-stock-and-sales"):
+            # Scenario 02 joins agents 01 has: its joins are refused, the rest judged.
+            lines = (SCENARIOS / f"{name}.jsonl").read_text("utf-8").splitlines()
+            await run_journal(services.store, services.ledger.vault, found.tenant, lines)
+        head = await services.store.head(found.tenant)
+        found.client.cookies.set(SESSION_COOKIE, await session_of(found, Role.AUDITOR))
+        # The background runner keeps the read models: wait until they hold the head.
+        await eventually(lambda: found.client.get(f"/v1/tree?min_position={head}",
+                                                  headers=found.auth("admin")),
+                         "the read models at the head", until=lambda r: r.status_code == 200)
+        yield found
+
+
+def text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+async def get(api: Api, path: str, language: str = "zh_CN", **params: str) -> str:
+    api.client.cookies.set(COOKIE, language)
+    answer = await api.client.get(path, params=params)
+    assert answer.status_code == 200, (path, answer.status_code, answer.text[:500])
+    return text(answer.text)
+
+
+async def test_overview_agents_and_events_in_both_languages(api: Api) -> None:
+    zh = await get(api, "/console/", period="2026-01")
+    # 01: A1, A2, A3, A9 joined; 02's A1, A2, A3 are refused as already joined, B1 joins.
+    assert "总览" in zh and "新加入代理 5" in zh
+    # A1 bought 100 from HQ (02 line 7); nothing was sold at retail by A2 (02's A2 is 01's).
+    assert "向总部进货 100 ¥3,960.00" in zh
+    en = await get(api, "/console/", "en", period="2026-01")
+    assert "Agents joined 5" in en and "Stock bought from HQ 100 ¥3,960.00" in en
+
+    agents = await get(api, "/console/agents", q="A")
+    assert "A1 联创 1 总部 正常" in agents and "A9 一级 3 A2 正常" in agents
+    english = await get(api, "/console/agents", "en", depth="3")
+    assert "A3 First level 3 A2 Active" in english and "A1 Partner" not in english
+
+    events = await get(api, "/console/events", kind="AgentJoined")
+    assert "agent-A1" in events and "agent-B1" in events
+    first = re.search(r'href="/console/events/(\d+)"', (await api.client.get(
+        "/console/events", params={"kind": "AgentJoined"})).text)
+    assert first is not None
+    one = await get(api, f"/console/events/{first.group(1)}", "en")
+    assert "AgentJoined" in one and "personal &lt;sealed&gt;" in one and "tier partner" in one
+    assert "代理A1" not in one and "13800388096" not in one and "not signed yet" in one
+
+
+async def test_agent_page_and_genealogy_as_of_a_date(api: Api) -> None:
+    # 01: A2 suspended on the 7th, reinstated on the 8th; 02 suspends it on the 21st.
+    then = await get(api, "/console/agents/A2", as_of="2026-01-07")
+    assert "状态 已暂停" in then and "总部 › A1 › A2" in then
+    assert "状态 正常" in await get(api, "/console/agents/A2", as_of="2026-01-08")
+    assert "状态 已暂停" in await get(api, "/console/agents/A2")
+    english = await get(api, "/console/agents/A2", "en", as_of="2026-01-07")
+    assert "Status Suspended" in english and "AgentSuspended" in english
+
+    tree = await get(api, "/console/genealogy", agent="A9")
+    assert "A1" in tree and "A2" in tree and "A9" in tree  # the path, expanded
+    seventh = await api.client.get("/console/genealogy/children",
+                                   params={"sponsor": "A2", "as_of": "2026-01-07"},
+                                   headers={"HX-Request": "true"})
+    rows = text(seventh.text)
+    assert seventh.status_code == 200 and "<html" not in seventh.text
+    assert "A3" in rows and "A9" not in rows  # A9 joined on the 8th
+    eighth = text((await api.client.get("/console/genealogy/children",
+                                        params={"sponsor": "A2", "as_of": "2026-01-08"})).text)
+    assert "A3" in eighth and "A9" in eighth

@@ -1,0 +1,110 @@
+"""The console's pages in Chromium, on the served brand filled from the public sample
+journals: each page in zh-CN and in English with the brand's numbers, an agent's page
+through its "as of" date, the genealogy expanded three levels, and a screenshot of
+every page in zh-CN at a desktop and a phone width (.data/screenshots, not committed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Page
+
+from config.settings import Settings
+from domain.importing import run_journal
+from eventstore.kek import kek_files
+from eventstore.postgres import PostgresEventStore
+from eventstore.vault import PostgresKeyVault
+from tests.console.conftest import ServedConsole, screenshots, sign_in, submit
+
+pytestmark = pytest.mark.slow
+SCENARIOS = Path(__file__).parents[2].parent / "shared" / "scenarios"
+_FILLED: set[str] = set()
+
+
+async def filled(console: ServedConsole) -> None:
+    """The served brand holds 01 and 02 (once a session; 02's joins of 01's agents are
+    refused as already joined)."""
+    if console.tenant in _FILLED:
+        return
+    store = PostgresEventStore(console.pool)
+    vault = await PostgresKeyVault.open(console.pool, kek_files(Settings()))
+    for name in ("01-joins", "02-stock-and-sales"):
+        lines = (SCENARIOS / f"{name}.jsonl").read_text("utf-8").splitlines()
+        await run_journal(store, vault, console.tenant, lines)
+    _FILLED.add(console.tenant)
+
+
+async def shows(page: Page, url: str, *texts: str) -> str:
+    """Open `url` again until the served read models have caught up and it shows
+    every one of `texts` (the service projects in the background)."""
+    body = ""
+    for _ in range(40):
+        await page.goto(url)
+        body = await page.inner_text("main")
+        if all(t in body for t in texts):
+            return body
+        await page.wait_for_timeout(250)
+    raise AssertionError(f"{url} never showed {texts}: {body[:800]}")
+
+
+async def test_every_page_in_chinese_and_english(page: Page, console: ServedConsole) -> None:
+    await filled(console)
+    username, password = await console.user("auditor")
+    await sign_in(page, console, username, password)
+    base = console.url
+    overview = await shows(page, f"{base}/console/?period=2026-01", "新加入代理", "¥3,960.00")
+    assert "总览" in overview
+    await screenshots(page, "overview")
+    agents = await shows(page, f"{base}/console/agents", "A9", "一级")
+    assert "联创" in agents
+    await screenshots(page, "agents")
+    agent = await shows(page, f"{base}/console/agents/A2?as_of=2026-01-10", "总代", "正常")
+    assert "总部 › A1 › A2" in agent
+    await screenshots(page, "agent")
+    await shows(page, f"{base}/console/genealogy", "A1")
+    await screenshots(page, "genealogy")
+    events = await shows(page, f"{base}/console/events?kind=AgentJoined", "agent-A1")
+    assert "agent-B1" in events
+    await screenshots(page, "events")
+    await page.click("table[data-table=events] a")
+    await page.wait_for_selector("[data-hash]")
+    event = await page.inner_text("main")
+    assert "&lt;sealed&gt;" not in event and "<sealed>" in event
+    await screenshots(page, "event")
+
+    async with page.expect_navigation():
+        await page.click("form[action='/console/language'] button:has-text('English')")
+    english = await shows(page, f"{base}/console/?period=2026-01", "Agents joined",
+                          "Stock bought from HQ")
+    assert "¥3,960.00" in english
+    assert "Partner" in await shows(page, f"{base}/console/agents", "A1")
+    assert "Suspended" in await shows(page, f"{base}/console/agents/A2?as_of=2026-01-07",
+                                      "Status")
+    assert "Signed by checkpoint" in await shows(page, f"{base}/console/events/2", "Hash")
+
+
+async def test_an_agent_through_its_as_of_date_and_the_genealogy_three_levels(
+    page: Page, console: ServedConsole
+) -> None:
+    await filled(console)
+    username, password = await console.user("compliance")
+    await sign_in(page, console, username, password)
+    base = console.url
+    # 01: A2 suspended on the 7th, reinstated on the 8th (02 suspends it on the 21st).
+    await shows(page, f"{base}/console/agents/A2", "已暂停")
+    await page.fill("input[name=as_of]", "2026-01-08")
+    await submit(page, "main form button[type=submit]")
+    assert "正常" in await page.inner_text("[data-figure=status]")
+    await page.fill("input[name=as_of]", "2026-01-07")
+    await submit(page, "main form button[type=submit]")
+    assert "已暂停" in await page.inner_text("[data-figure=status]")
+
+    await shows(page, f"{base}/console/genealogy", "A1")
+    for agent, child in (("A1", "A2"), ("A2", "A3")):
+        await page.click(f"#node-{agent} button.expand")
+        await page.wait_for_selector(f"#node-{child}")
+    rows = await page.inner_text("table[data-table=genealogy]")
+    assert all(a in rows for a in ("A1", "A2", "A3", "A9"))  # three levels down
+    assert await page.get_attribute("#node-A3", "class") == "d3"
+    await screenshots(page, "genealogy-expanded")
