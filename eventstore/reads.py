@@ -127,7 +127,12 @@ async def events_where(db: Reader, tenant: str, *, stream: str | None, name: str
                        since: datetime | None, until: datetime | None, after: int,
                        limit: int) -> list[RecordedEvent]:
     """Events after log position `after`, in log order, of one stream and/or one name,
-    at business times in [since, until) (each None: any)."""
+    at business times in [since, until) (each None: any).
+
+    No index by name: with one, PostgreSQL planned the projections' reads of the log (a
+    few names, in position order) onto it and sorted hundreds of thousands of rows per
+    batch whenever its statistics were stale (3 s a batch after a large import). A rare
+    kind is found by the position scan, bounded by `limit`."""
     if since is not None:
         # Nothing before the first event dated `since` or later can be: start the scan there.
         first = await first_position_from(db, tenant, since)
