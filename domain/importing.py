@@ -310,7 +310,8 @@ async def _run_batches(
     pending: list[Line] = []
     judged = 0  # the last line number progress was told of (a batch judged again is not)
     while True:
-        pending += islice(journal, size - len(pending))
+        # After a batch was halved more lines may wait than fit one: read none then.
+        pending += islice(journal, max(0, size - len(pending)))
         if not pending:
             return
         chunk, pending = pending[:size], pending[size:]

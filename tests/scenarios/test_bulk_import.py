@@ -11,6 +11,7 @@ import asyncio
 import json
 import random
 import threading
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -148,10 +149,7 @@ async def test_a_writer_meanwhile_is_never_overwritten_the_batch_is_judged_again
         nonlocal judged
         judged += n
         if judged == 10:  # inside the second batch (lines 8-14), before it is recorded
-            writer = threading.Thread(target=asyncio.run, args=(
-                _record_elsewhere(database_url, f"{tenant}-bulk", suspend),))
-            writer.start()
-            writer.join()
+            _record_in_thread(database_url, f"{tenant}-bulk", suspend)
 
     store = PostgresEventStore(pool)
     try:
@@ -182,3 +180,43 @@ async def _record_elsewhere(database_url: str, tenant: str, text: str) -> None:
     finally:
         await store.close()
         await close_pool(pool)
+
+
+async def test_a_full_batch_met_by_a_writer_is_judged_again_in_halves(
+    database_url: str, pool: asyncpg.Pool, pg_vault: PostgresKeyVault, tenant: str
+) -> None:
+    """A batch of 200 met by another writer is halved to 100 with its 200 lines still
+    pending: the next read of the journal asks for none (it crashed with islice's
+    ValueError on a negative count, at line 500,000 of a million), the 200 are judged in
+    two halves after the writer's event, and the rest follows."""
+    lines = generated(450, seed=23)
+    at = datetime.fromisoformat(json.loads(lines[299])["at"]) + timedelta(seconds=1)
+    suspend = json.dumps({"at": at.isoformat(), "cmd": "suspend", "agent": "A1",
+                          "reason": "另一位写入者"}, ensure_ascii=False)
+    judged = 0
+
+    def meanwhile(n: int) -> None:
+        nonlocal judged
+        judged += n
+        if judged == 300:  # the last line of the second batch, before it is recorded
+            _record_in_thread(database_url, f"{tenant}-bulk", suspend)
+
+    store = PostgresEventStore(pool)
+    try:
+        bulk = await run_journal(store, pg_vault, f"{tenant}-bulk", lines, meanwhile, batch=200)
+        await run_journal(store, pg_vault, f"{tenant}-one", lines[:200], bulk=False)
+        await _record_elsewhere(database_url, f"{tenant}-one", suspend)
+        one = await run_journal(store, pg_vault, f"{tenant}-one", lines, bulk=False)
+    finally:
+        await store.close()
+    assert bulk.lines == len(lines) and not bulk.malformed
+    assert (bulk.accepted, bulk.refused) == (one.accepted, one.refused)
+    assert await recorded(pool, pg_vault, f"{tenant}-bulk") == \
+        await recorded(pool, pg_vault, f"{tenant}-one")
+
+
+def _record_in_thread(database_url: str, tenant: str, text: str) -> None:
+    writer = threading.Thread(target=asyncio.run, args=(
+        _record_elsewhere(database_url, tenant, text),))
+    writer.start()
+    writer.join()
