@@ -22,6 +22,7 @@ from config.settings import Settings
 from console import i18n
 from console.formats import FILTERS, LANGUAGE_FILTERS
 from console.pages import NotPermitted, SignInFirst, render, sign_in_url
+from console.sentences import sentence
 
 HERE = Path(__file__).parent
 STATIC = "/console/static"
@@ -66,6 +67,8 @@ class Templates:
         environment.filters.update(FILTERS)
         environment.filters.update({name: bind(f, translations)
                                     for name, f in LANGUAGE_FILTERS.items()})
+        # Beside formats' filters, not among them: a sentence uses them (money, tier).
+        environment.filters["sentence"] = bind(sentence, translations)
         environment.globals.update(
             static=STATIC, vendor=VENDOR, navigation=NAVIGATION, languages=i18n.LANGUAGES,
             html_lang=i18n.HTML_LANG[language],

@@ -80,7 +80,7 @@ async def test_agent_page_and_genealogy_as_of_a_date(api: Api) -> None:
     assert "状态 正常" in await get(api, "/console/agents/A2", as_of="2026-01-08")
     assert "状态 已暂停" in await get(api, "/console/agents/A2")
     english = await get(api, "/console/agents/A2", "en", as_of="2026-01-07")
-    assert "Status Suspended" in english and "AgentSuspended" in english
+    assert "Status Suspended" in english and "A2 suspended: 投诉待查" in english
 
     tree = await get(api, "/console/genealogy", agent="A9")
     assert "A1" in tree and "A2" in tree and "A9" in tree  # the path, expanded
@@ -93,3 +93,29 @@ async def test_agent_page_and_genealogy_as_of_a_date(api: Api) -> None:
     eighth = text((await api.client.get("/console/genealogy/children",
                                         params={"sponsor": "A2", "as_of": "2026-01-08"})).text)
     assert "A3" in eighth and "A9" in eighth
+
+
+
+async def test_the_agent_timeline_as_sentences_in_both_languages(api: Api) -> None:
+    # A2 in 01 and 02, as of the 21st: each event a sentence from its payload, beside
+    # its times, actor, policy version and a link to the raw event.
+    zh = await get(api, "/console/agents/A2", as_of="2026-01-21")
+    for said in ("A2 以总代加入，上级 A1", "A2 招募 A3 为一级", "A2 被暂停：投诉待查",
+                 "A2 恢复正常", "A2 向 A1 进货 30 件 TEA-01，¥1,485.00（进货单 A2-P2）",
+                 "A2 零售 2 件 TEA-01，¥198.00（单号 S1） 2026-01-10 09:00",
+                 "A2 的单号 S1 退货 1 件 TEA-01，退款 ¥99.00 2026-01-15 09:00",
+                 "A2 被暂停：违规宣传 2026-01-21 09:00"):
+        assert said in zh, said
+    en = await get(api, "/console/agents/A2", "en", as_of="2026-01-21")
+    for said in ("A2 joined as General agent under A1", "A2 recruited A9 as First level",
+                 "A2 bought 30 × TEA-01 from A1 for ¥1,485.00 (purchase A2-P2)",
+                 "A2 sold 2 × TEA-01 for ¥198.00 (sale S1)",
+                 "1 × TEA-01 of sale S1 returned to A2, ¥99.00 refunded", "A2 reinstated"):
+        assert said in en, said
+    assert "StockSoldAtRetail 2026-01-10" not in en  # the name is no longer the cell
+    assert "代理A2" not in zh + en and "13800396015" not in zh + en
+    html = (await api.client.get("/console/agents/A2", params={"as_of": "2026-01-21"})).text
+    sale = re.search(r'title="StockSoldAtRetail">.*?href="/console/events/(\d+)"', html)
+    assert sale is not None
+    raw = await get(api, f"/console/events/{sale.group(1)}", "en")
+    assert "StockSoldAtRetail" in raw and "stock-A2" in raw
