@@ -5,6 +5,7 @@ every page in zh-CN at a desktop and a phone width (.data/screenshots, not commi
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -16,15 +17,27 @@ from eventstore.kek import kek_files
 from eventstore.postgres import PostgresEventStore
 from eventstore.vault import PostgresKeyVault
 from tests.console.conftest import ServedConsole, screenshots, sign_in, submit
+from tests.projections.support import id_number
 
 pytestmark = pytest.mark.slow
 SCENARIOS = Path(__file__).parents[2].parent / "shared" / "scenarios"
 _FILLED: set[str] = set()
 
 
+# No public scenario promotes: P1 joins under A1 after 01 and 02 and is promoted (the
+# default policy sets no thresholds: HQ decides on the recorded evidence).
+PROMOTED = [
+    json.dumps({"at": "2026-02-02T09:00:00+08:00", "cmd": "join", "agent": "P1",
+                "sponsor": "A1", "tier": "first", "name": "代理P1",
+                "id_number": id_number(731), "phone": "13800007310"}, ensure_ascii=False),
+    json.dumps({"at": "2026-02-10T09:00:00+08:00", "cmd": "promote", "agent": "P1",
+                "tier": "general"}),
+]
+
+
 async def filled(console: ServedConsole) -> None:
     """The served brand holds 01 and 02 (once a session; 02's joins of 01's agents are
-    refused as already joined)."""
+    refused as already joined), then PROMOTED."""
     if console.tenant in _FILLED:
         return
     store = PostgresEventStore(console.pool)
@@ -32,6 +45,7 @@ async def filled(console: ServedConsole) -> None:
     for name in ("01-joins", "02-stock-and-sales"):
         lines = (SCENARIOS / f"{name}.jsonl").read_text("utf-8").splitlines()
         await run_journal(store, vault, console.tenant, lines)
+    await run_journal(store, vault, console.tenant, PROMOTED)
     _FILLED.add(console.tenant)
 
 
@@ -108,3 +122,30 @@ async def test_an_agent_through_its_as_of_date_and_the_genealogy_three_levels(
     assert all(a in rows for a in ("A1", "A2", "A3", "A9"))  # three levels down
     assert await page.get_attribute("#node-A3", "class") == "d3"
     await screenshots(page, "genealogy-expanded")
+
+
+async def test_an_agent_before_and_after_its_promotion(page: Page, console: ServedConsole) -> None:
+    await filled(console)
+    username, password = await console.user("auditor")
+    await sign_in(page, console, username, password)
+    base = console.url
+    # PROMOTED: P1 joined as 一级 on 2 February, promoted to 总代 on the 10th.
+    await shows(page, f"{base}/console/agents/P1", "P1 由一级晋升为总代")
+    assert "总代" in await page.inner_text("[data-figure=tier]")
+    await page.fill("input[name=as_of]", "2026-02-09")
+    await submit(page, "main form button[type=submit]")
+    assert "一级" in await page.inner_text("[data-figure=tier]")
+    timeline = await page.inner_text("table[data-table=timeline]")
+    assert "P1 以一级加入，上级 A1" in timeline and "晋升" not in timeline
+    await page.fill("input[name=as_of]", "2026-02-10")
+    await submit(page, "main form button[type=submit]")
+    assert "总代" in await page.inner_text("[data-figure=tier]")
+    assert "P1 由一级晋升为总代" in await page.inner_text("table[data-table=timeline]")
+
+    async with page.expect_navigation():
+        await page.click("form[action='/console/language'] button:has-text('English')")
+    before = await shows(page, f"{base}/console/agents/P1?as_of=2026-02-09", "Tier")
+    assert "First level" in await page.inner_text("[data-figure=tier]"), before
+    await shows(page, f"{base}/console/agents/P1?as_of=2026-02-10",
+                "P1 promoted from First level to General agent")
+    assert "General agent" in await page.inner_text("[data-figure=tier]")
