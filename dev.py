@@ -5,8 +5,8 @@
     python3 dev.py test      # lint, types, import contracts, then the test suite
 
 Both create ./.venv and install the project into it when needed (again whenever
-pyproject.toml changes). `test --also-database URL` runs the suite a second time
-against that PostgreSQL server, as CI does.
+pyproject.toml changes). `test --also-database URL` also runs the suite against that
+PostgreSQL server, both passes at once, as CI does.
 """
 
 from __future__ import annotations
@@ -81,11 +81,33 @@ def test(args: list[str]) -> None:
     run([tool("lint-imports")])
     ensure_browser()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    print("== test suite against the embedded PostgreSQL", flush=True)
-    run([tool("pytest"), *args], env=env)
-    for url in also:
-        print(f"== test suite against {url.split('@')[-1]}", flush=True)
-        run([tool("pytest"), *args], env={**env, "DATABASE_URL": url})
+    if not also:
+        print("== test suite against the embedded PostgreSQL", flush=True)
+        run([tool("pytest"), *args], env=env)
+        return
+    # Each server's pass at the same time (CI): they share nothing but the machine, and
+    # much of a pass waits on its server and subprocesses. Each one's output follows whole.
+    passes = [("the embedded PostgreSQL", env)]
+    passes += [(url.split("@")[-1], {**env, "DATABASE_URL": url}) for url in also]
+    logs = ROOT / ".data" / "test-logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    running = []
+    for n, (name, pass_env) in enumerate(passes):
+        log = (logs / f"pass-{n}.log").open("w+")
+        print(f"== test suite against {name}: started", flush=True)
+        running.append((name, log, subprocess.Popen(
+            [tool("pytest"), f"--basetemp={logs / f'tmp-{n}'}", *args], cwd=ROOT,
+            env=pass_env, stdout=log, stderr=subprocess.STDOUT)))
+    failed = 0
+    for name, log, proc in running:
+        code = proc.wait()
+        log.seek(0)
+        print(f"== test suite against {name}: exit {code}", flush=True)
+        sys.stdout.write(log.read())
+        sys.stdout.flush()
+        failed = failed or code
+    if failed:
+        sys.exit(failed)
 
 
 def main() -> None:
