@@ -81,6 +81,8 @@ def test(args: list[str]) -> None:
     run([tool("lint-imports")])
     ensure_browser()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    # Two workers a pass, a test file each at a time (a file's fixtures are set up once).
+    args = ["-n", "2", "--dist", "loadfile", *args]
     if not also:
         print("== test suite against the embedded PostgreSQL", flush=True)
         run([tool("pytest"), *args], env=env)

@@ -66,10 +66,14 @@ def pytest_configure(config: pytest.Config) -> None:
     # opens the shared test database's personal-data keys whatever its keys folder; a
     # test of the KEK files sets WEILEDGER_KEK="" for its own database.
     os.environ.setdefault("WEILEDGER_KEK", Kek.generate().text())
+    config._weiledger_db = None  # type: ignore[attr-defined]
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        return  # pytest-xdist's controller: each worker has a database (and server) of its own
     server = None
     admin = os.environ.get("DATABASE_URL")
     if not admin:
-        server = start_embedded(ROOT / ".data" / "test")
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        server = start_embedded(ROOT / ".data" / ("test" if worker is None else f"test-{worker}"))
         admin = server.get_uri()
     config._weiledger_server = server  # type: ignore[attr-defined]
     name = f"wl_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
@@ -78,6 +82,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    if config._weiledger_db is None:  # type: ignore[attr-defined]
+        return
     admin, name = config._weiledger_db  # type: ignore[attr-defined]
     asyncio.run(_drop(admin, name))
     if config._weiledger_server is not None:  # type: ignore[attr-defined]
@@ -85,6 +91,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
+    if config._weiledger_db is None:  # type: ignore[attr-defined]
+        return "weiledger test databases: one per worker"
     admin, name = config._weiledger_db  # type: ignore[attr-defined]
     where = "embedded PostgreSQL" if "DATABASE_URL" not in os.environ else admin.rsplit("@")[-1]
     return f"weiledger test database: {name} on {where}"
