@@ -3,9 +3,40 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
+from domain.periods import cst_date, period_of
 from eventstore.database import Reader, Row
+
+
+def through_day(period: str | None, at: datetime | None, now: datetime | None = None
+                ) -> date | None:
+    """The CST day whose end an agent's net retail in `period` is summed to, when `at`
+    cuts the period short; None when the period's total is the answer: no `at` (now),
+    `at` not before `now` (nothing later is recorded yet: business time is never ahead
+    of the server's clock), at in another period, or on the period's last day.
+
+    Day by day, not to the instant: the console's "as of" is the end of a day."""
+    if period is None or at is None or period_of(at) != period:
+        return None
+    day = cst_date(at)
+    if at >= (now or datetime.now(UTC)) or (day + timedelta(days=1)).day == 1:
+        return None
+    return day
+
+
+def net_retail_sql(agent: str, period: str, through: str) -> str:
+    """An SQL expression: the net retail (fen) of the agent `agent` in `period` (SQL
+    expressions; $1 the tenant), through the end of the CST day `through` (a date
+    parameter, see through_day; NULL: the whole period). The period's row when the day
+    is NULL, else the period's first days: at most 31 rows of one agent's key."""
+    return f"""coalesce(CASE WHEN {through}::date IS NULL THEN
+        (SELECT r.amount - r.returned_amount FROM rm_sales.net_retail r
+          WHERE r.tenant = $1 AND r.agent = {agent} AND r.period = {period})
+        ELSE (SELECT sum(x.amount - x.returned_amount) FROM rm_sales.agent_daily x
+               WHERE x.tenant = $1 AND x.agent = {agent}
+                 AND x.day >= date_trunc('month', {through}::date)::date
+                 AND x.day <= {through}::date) END, 0)::bigint"""
 
 
 async def net_retail(db: Reader, tenant: str, agent: str, period: str) -> int:

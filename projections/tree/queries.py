@@ -19,10 +19,12 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from eventstore.database import Conn, Reader, Row
+from projections.sales.queries import net_retail_sql, through_day
 from projections.tree.projection import SEP, segment
 
 TREE = "rm_tree.nodes"
 NET_RETAIL = "rm_sales.net_retail"
+AGENT_DAILY = "rm_sales.agent_daily"
 
 
 class Node(NamedTuple):
@@ -166,12 +168,17 @@ async def downline_summary(
         ), money AS (
             SELECT r.agent, sum(r.amount - r.returned_amount) AS net FROM {NET_RETAIL} r
              WHERE r.tenant = $1 AND r.agent IN (SELECT agent FROM d)
-               AND ($4::text IS NULL OR r.period = $4)
+               AND ($4::text IS NULL OR r.period = $4) AND $5::date IS NULL
              GROUP BY r.agent
+            UNION ALL  -- a period cut short (through_day): its first days, day by day
+            SELECT x.agent, sum(x.amount - x.returned_amount) FROM {AGENT_DAILY} x
+             WHERE x.tenant = $1 AND x.agent IN (SELECT agent FROM d)
+               AND x.day >= date_trunc('month', $5::date)::date AND x.day <= $5::date
+             GROUP BY x.agent
         )
         SELECT d.*, coalesce(money.net, 0)::bigint AS net FROM d LEFT JOIN money USING (agent)
         """,
-        tenant, _point(position, at), agent, period,
+        tenant, _point(position, at), agent, period, through_day(period, at),
     )
     root = segment(agent)
     by_level: dict[int, int] = {}
@@ -279,15 +286,13 @@ def _open_then(alias: str, at_param: str) -> str:
             f" OR {alias}.resolved_at > {at_param}::timestamptz))")
 
 
-def _member_select(alias: str) -> str:
+def _member_select(alias: str, through: str) -> str:
     """A Member's columns for the node `alias`; $1 tenant, $2 the point, $4 the period,
-    $5 the time alerts are judged open at."""
+    $5 the time alerts are judged open at, `through` the day net retail is summed to."""
     return f"""
         {alias}.agent, {alias}.sponsor, {alias}.tier, {alias}.status, {alias}.depth,
         {alias}.path, team.members AS team, coalesce(team.deepest - {alias}.depth, 0) + 1 AS levels,
-        coalesce((SELECT r.amount - r.returned_amount FROM {NET_RETAIL} r
-                   WHERE r.tenant = $1 AND r.agent = {alias}.agent AND r.period = $4), 0)
-            AS net_retail_fen,
+        {net_retail_sql(f"{alias}.agent", "$4", through)} AS net_retail_fen,
         (SELECT count(*) FROM {_ALERTS} a WHERE a.tenant = $1 AND a.agent = {alias}.agent
             AND {_open_then("a", "$5")}) AS open_alerts,
         (SELECT CASE WHEN bool_or(a.severity = 'critical') THEN 'critical'
@@ -314,13 +319,14 @@ async def children(
     """The direct recruits of `sponsor` (None: the agents at the top) as they stood then,
     by id after `after`: what the genealogy shows when a node is expanded."""
     rows = await db.fetch(
-        f"SELECT {_member_select('n')} FROM {TREE} n, {_team('n', position, at)}"
+        f"SELECT {_member_select('n', '$8')} FROM {TREE} n, {_team('n', position, at)}"
         f" WHERE n.tenant = $1 AND {visible('n', position, at)}"
         # Two conditions, not IS NOT DISTINCT FROM: that one no index answers.
         f" AND {'n.sponsor IS NULL AND $3::text IS NULL' if sponsor is None else 'n.sponsor = $3'}"
         " AND n.agent COLLATE \"C\" > $6"
         " ORDER BY n.agent COLLATE \"C\" LIMIT $7",
         tenant, _point(position, at), sponsor, period, at, after, limit,
+        through_day(period, at),
     )
     return _members(rows)
 
@@ -331,9 +337,9 @@ async def member(
 ) -> Member | None:
     """One agent as a Member then (None: not joined yet)."""
     row = await db.fetchrow(
-        f"SELECT {_member_select('n')} FROM {TREE} n, {_team('n', position, at)}"
+        f"SELECT {_member_select('n', '$6')} FROM {TREE} n, {_team('n', position, at)}"
         f" WHERE n.tenant = $1 AND {visible('n', position, at)} AND n.agent = $3",
-        tenant, _point(position, at), agent, period, at,
+        tenant, _point(position, at), agent, period, at, through_day(period, at),
     )
     return None if row is None else Member(**dict(row))
 
@@ -353,7 +359,7 @@ async def find_agents(
 ) -> list[Member]:
     """Agents as they stand now, by id after `after` (keyset), filtered."""
     rows = await db.fetch(
-        f"SELECT {_member_select('n')} FROM {TREE} n, {_team('n', None, None)}"
+        f"SELECT {_member_select('n', 'NULL')} FROM {TREE} n, {_team('n', None, None)}"
         " WHERE n.tenant = $1 AND n.valid_to_position IS NULL AND $2::bigint IS NULL"
         " AND n.agent COLLATE \"C\" > $6 AND n.agent COLLATE \"C\" >= $3"
         " AND n.agent COLLATE \"C\" < $3 || chr(1114111)"

@@ -214,3 +214,24 @@ async def test_events_page_masks_personal_data_and_names_its_checkpoint(brand) -
     assert signed.checkpoint["position"] == head + 2  # the second CheckpointSigned
     found = await overview.overview(services, "2026-01", now=AFTER_JANUARY)
     assert found.checkpoint is not None and found.checkpoint.to_position == head
+
+
+async def test_net_retail_as_of_a_past_date_stops_at_the_end_of_that_day(brand) -> None:
+    services = await brand("02-stock-and-sales")
+    # A2 sold S1 (198.00) on the 10th and took one unit back (99.00) on the 15th; A1
+    # sold S4 (267.30) on the 11th. The month's totals are 99.00 and 267.30.
+    tenth = as_of(date(2026, 1, 10))
+    top = await genealogy.children(services, None, as_of=tenth)
+    assert [(m.agent, m.net_retail_fen) for m in top.rows] == [("A1", 0), ("B1", 0)]
+    under_a1 = await genealogy.children(services, "A1", as_of=tenth)
+    assert [(m.agent, m.net_retail_fen) for m in under_a1.rows] == [("A2", 19800)]
+    fifteenth = await genealogy.children(services, "A1", as_of=as_of(date(2026, 1, 15)))
+    assert [m.net_retail_fen for m in fifteenth.rows] == [9900]
+
+    a1 = await agent.agent_page(services, "A1", as_of=tenth)
+    assert a1.member is not None and a1.member.net_retail_fen == a1.ledgered.net_retail_fen == 0
+    assert a1.downline is not None and a1.downline.net_retail_fen == 19800
+    assert [(r.agent, r.net_retail_fen) for r in a1.downline.recruits] == [("A2", 19800)]
+    month = await agent.agent_page(services, "A1", as_of=as_of(date(2026, 1, 31)))
+    assert month.member is not None and month.member.net_retail_fen == 26730
+    assert month.downline is not None and month.downline.net_retail_fen == 9900

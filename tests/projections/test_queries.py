@@ -16,7 +16,7 @@ from eventstore.memory_vault import InMemoryKeyVault
 from projections.kpis import kpis_of
 from projections.registry import all_projections
 from projections.runner import ProjectionRunner
-from projections.sales.queries import net_retail
+from projections.sales.queries import net_retail, through_day
 from projections.stock.queries import stock_of
 from projections.tree.queries import agent_as_of, downline_summary, tree_as_of
 from tests.projections.support import id_number
@@ -152,3 +152,34 @@ async def test_a_projection_stops_and_says_why_on_what_the_ledger_never_records(
     assert await pool.fetchval(
         f"SELECT position FROM rm_{name}.checkpoint WHERE tenant = $1", caught_up
     ) == await pg_store.head(caught_up) - 1  # everything before it, nothing of it
+
+
+async def test_net_retail_as_of_a_past_day_sums_the_period_up_to_the_end_of_that_day(
+    pool, caught_up
+):
+    def day_end(day: int) -> datetime:  # the console's "as of": the day's last instant, CST
+        return datetime.fromisoformat(f"2026-01-{day:02}T23:59:59.999999+08:00")
+
+    async def team(day: int) -> tuple[int, list[tuple[str, int]]]:
+        found = await downline_summary(pool, caught_up, "A1", period="2026-01",
+                                       at=day_end(day))
+        return found.net_retail_fen, [(r.agent, r.net_retail_fen) for r in found.recruits]
+
+    assert await team(9) == (0, [("A2", 0), ("A4", 0)])
+    assert await team(10) == (19800, [("A2", 19800), ("A4", 0)])  # S1
+    # The 12th: S2 sold and S1 half returned, each on its own day.
+    assert await team(12) == (19800, [("A2", 19800), ("A4", 0)])
+    assert await team(19) == (19800, [("A2", 19800), ("A4", 0)])
+    # The period's last day: the whole month (S3 on the 20th; S4 is 1 February in CST).
+    assert await team(31) == (29700, [("A2", 29700), ("A4", 0)])
+
+
+def test_a_period_is_cut_short_only_by_a_past_day_before_its_last():
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    tenth = datetime.fromisoformat("2026-01-10T23:59:59.999999+08:00")
+    assert through_day("2026-01", tenth, now) == tenth.date()
+    assert through_day("2026-01", None, now) is None  # now: the period's row
+    assert through_day("2026-02", tenth, now) is None  # another period: its row
+    assert through_day("2026-01", tenth, tenth) is None  # nothing after it is recorded yet
+    last = datetime.fromisoformat("2026-01-31T23:59:59.999999+08:00")
+    assert through_day("2026-01", last, now) is None  # the whole period is in
