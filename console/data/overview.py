@@ -50,7 +50,8 @@ class Overview:
     previous: NetworkRetail  # the period before, its first `days` days
     joined: int
     terminated: int
-    open_alerts: tuple[OpenAlerts, ...]
+    open_alerts: tuple[OpenAlerts, ...]  # open at `open_at`
+    open_at: datetime | None  # the period's end, once it has ended; None: now
     statements: int
     statements_fen: int
     head: int
@@ -100,13 +101,17 @@ async def overview(services: Services, period: str, now: datetime | None = None)
         months.append((p, monthly.get(p, 0)))
         p = next_period(p)
     policy = await services.ledger.policy.in_force(tenant, end)
+    # A past period's alerts as they stood when it ended, those raised at its close (a
+    # push-down verdict) included; the current period's, as they stand now.
+    open_at = period_end(period) if period_end(period) <= now else None
     return Overview(
         period=period, days=days,
         network=await network_retail(pool, tenant, first, last),
         previous=await network_retail(pool, tenant, prev_first, prev_last),
         joined=joined, terminated=terminated,
         open_alerts=tuple(OpenAlerts(r["rule"], r["severity"], r["open"])
-                          for r in await open_alert_counts(pool, tenant)),
+                          for r in await open_alert_counts(pool, tenant, at=open_at)),
+        open_at=open_at,
         statements=statements, statements_fen=statements_fen,
         head=await services.store.head(tenant),
         checkpoint=await _checkpoint(services, now),

@@ -127,13 +127,23 @@ _DISPUTE_THEN = ("CASE WHEN $2::timestamptz IS NULL THEN status"
                  " WHEN answered_at <= $2 THEN 'answered' ELSE 'opened' END")
 
 
-async def open_alert_counts(db: Reader, tenant: str) -> list[Row]:
-    """(rule, severity, open) of the alerts not resolved now, by rule and severity."""
+def open_then(alias: str, at_param: str) -> str:
+    """SQL: alert `alias` raised and not yet resolved at `at_param` (a timestamptz
+    parameter, its steps at that very instant included; NULL: now, by its status)."""
+    return (f"({at_param}::timestamptz IS NULL AND {alias}.status <> 'resolved'"
+            f" OR {alias}.raised_at <= {at_param}::timestamptz AND ({alias}.resolved_at IS NULL"
+            f" OR {alias}.resolved_at > {at_param}::timestamptz))")
+
+
+async def open_alert_counts(db: Reader, tenant: str, *, at: datetime | None = None
+                            ) -> list[Row]:
+    """(rule, severity, open) of the alerts open at `at` (None: now), by rule and
+    severity."""
     return await db.fetch(
-        "SELECT rule, severity, count(*) AS open FROM rm_alerts.alerts"
-        " WHERE tenant = $1 AND status <> 'resolved' GROUP BY rule, severity"
+        "SELECT rule, severity, count(*) AS open FROM rm_alerts.alerts a"
+        f" WHERE tenant = $1 AND {open_then('a', '$2')} GROUP BY rule, severity"
         " ORDER BY rule, severity",
-        tenant,
+        tenant, at,
     )
 
 

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from eventstore.database import Conn, Reader, Row
+from projections.alerts.queries import open_then
 from projections.sales.queries import net_retail_sql, through_day
 from projections.tree.projection import SEP, segment
 
@@ -279,13 +280,6 @@ class Member:
 _ALERTS = "rm_alerts.alerts"
 
 
-def _open_then(alias: str, at_param: str) -> str:
-    """Alert `alias` raised and not yet resolved at `at_param` (NULL: now)."""
-    return (f"({at_param}::timestamptz IS NULL AND {alias}.status <> 'resolved'"
-            f" OR {alias}.raised_at <= {at_param}::timestamptz AND ({alias}.resolved_at IS NULL"
-            f" OR {alias}.resolved_at > {at_param}::timestamptz))")
-
-
 def _member_select(alias: str, through: str) -> str:
     """A Member's columns for the node `alias`; $1 tenant, $2 the point, $4 the period,
     $5 the time alerts are judged open at, `through` the day net retail is summed to."""
@@ -294,11 +288,11 @@ def _member_select(alias: str, through: str) -> str:
         {alias}.path, team.members AS team, coalesce(team.deepest - {alias}.depth, 0) + 1 AS levels,
         {net_retail_sql(f"{alias}.agent", "$4", through)} AS net_retail_fen,
         (SELECT count(*) FROM {_ALERTS} a WHERE a.tenant = $1 AND a.agent = {alias}.agent
-            AND {_open_then("a", "$5")}) AS open_alerts,
+            AND {open_then("a", "$5")}) AS open_alerts,
         (SELECT CASE WHEN bool_or(a.severity = 'critical') THEN 'critical'
                      WHEN count(*) > 0 THEN 'warning' END FROM {_ALERTS} a WHERE a.tenant = $1
             AND a.agent = {alias}.agent AND a.rule = 'pyramid-risk'
-            AND {_open_then("a", "$5")}) AS pyramid_risk
+            AND {open_then("a", "$5")}) AS pyramid_risk
     """
 
 

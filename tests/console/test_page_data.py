@@ -14,9 +14,11 @@ from api.deps import Services
 from config.settings import Settings
 from console.data import agent, agents, events, genealogy, overview
 from console.data.moments import as_of
+from domain.compliance.commands import ResolveAlert
+from domain.handling import Context
 from domain.importing import run_journal
 from domain.ledger import Ledger
-from domain.periods import CST
+from domain.periods import CST, period_end
 from export.checkpoints import checkpoint
 from projections.registry import all_projections
 from projections.runner import ProjectionRunner
@@ -100,7 +102,9 @@ async def test_overview_statements_alerts_and_checkpoint(brand) -> None:
 
 async def test_open_alerts_by_rule(brand) -> None:
     services = await brand("04-alerts")
-    found = await overview.overview(services, "2026-01", now=datetime(2026, 6, 1, tzinfo=UTC))
+    june = datetime(2026, 6, 1, tzinfo=UTC)
+    found = await overview.overview(services, "2026-06", now=june)
+    assert found.open_at is None  # the current period: open now
     assert {a.rule for a in found.open_alerts} == {
         "entry-loading", "hoarding-70", "days-of-cover", "push-down",
         "recruiting-without-selling"}
@@ -235,3 +239,30 @@ async def test_net_retail_as_of_a_past_date_stops_at_the_end_of_that_day(brand) 
     month = await agent.agent_page(services, "A1", as_of=as_of(date(2026, 1, 31)))
     assert month.member is not None and month.member.net_retail_fen == 26730
     assert month.downline is not None and month.downline.net_retail_fen == 9900
+
+
+async def test_open_alerts_of_a_past_period_are_those_open_when_it_ended(
+        brand, pool, pg_store) -> None:
+    services = await brand("04-alerts")
+    # March's push-down verdict is raised at its close, 1 April 00:00 (with entry loading
+    # and days of cover judged as the clock passed that instant); compliance resolves it
+    # on 6 April.
+    await services.ledger.compliance.resolve_alert(
+        Context(services.tenant, "compliance:li"),
+        ResolveAlert(datetime(2026, 4, 6, 10, tzinfo=CST), "push-down:A2:2026-03", "real"))
+    runner = ProjectionRunner(pool, pg_store, all_projections(), tenant=services.tenant)
+    await runner.catch_up_all()
+    june = datetime(2026, 6, 1, tzinfo=UTC)
+
+    async def open_at_end(period: str) -> dict[str, int]:
+        found = await overview.overview(services, period, now=june)
+        assert found.open_at == period_end(period)
+        return {a.rule: a.count for a in found.open_alerts}
+
+    assert await open_at_end("2026-02") == {}  # nothing raised yet
+    assert await open_at_end("2026-03") == {
+        "entry-loading": 1, "hoarding-70": 1, "days-of-cover": 1, "push-down": 1,
+        "recruiting-without-selling": 1}
+    assert "push-down" not in await open_at_end("2026-04")
+    now = await overview.overview(services, "2026-06", now=june)
+    assert now.open_at is None and sum(a.count for a in now.open_alerts) == 4
