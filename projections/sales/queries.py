@@ -35,7 +35,7 @@ def net_retail_sql(agent: str, period: str, through: str) -> str:
           WHERE r.tenant = $1 AND r.agent = {agent} AND r.period = {period})
         ELSE (SELECT sum(x.amount - x.returned_amount) FROM rm_sales.agent_daily x
                WHERE x.tenant = $1 AND x.agent = {agent}
-                 AND x.day >= date_trunc('month', {through}::date)::date
+                 AND x.day >= date_trunc('month', {through}::date::timestamp)::date
                  AND x.day <= {through}::date) END, 0)::bigint"""
 
 

@@ -174,7 +174,7 @@ async def downline_summary(
             UNION ALL  -- a period cut short (through_day): its first days, day by day
             SELECT x.agent, sum(x.amount - x.returned_amount) FROM {AGENT_DAILY} x
              WHERE x.tenant = $1 AND x.agent IN (SELECT agent FROM d)
-               AND x.day >= date_trunc('month', $5::date)::date AND x.day <= $5::date
+               AND x.day >= date_trunc('month', $5::date::timestamp)::date AND x.day <= $5::date
              GROUP BY x.agent
         )
         SELECT d.*, coalesce(money.net, 0)::bigint AS net FROM d LEFT JOIN money USING (agent)
