@@ -15,9 +15,10 @@ and keep it (the default is the embedded server's `weiledger_console` in .data/b
 Each page is timed as the console asks for it (console/data, the same functions the
 routes render), over a sample of real inputs: overview of each of the last months;
 agents by id prefix, by tier and depth, in the downline of a top agent, and the next
-page; an agent's page now and as of a past date; the genealogy's children of the top,
-of a partner and of a general agent (the expand), as of today and of a past date, and a
-subtree chart; an event by position and the log filtered by kind, stream and day.
+page (by prefix and in a downline also as of a past date); an agent's page now and as of
+a past date; the genealogy's children of the top, of a partner and of a general agent
+(the expand), as of today and of a past date, and a subtree chart; an event by position
+and the log filtered by kind, stream and day.
 Goal (issue 20): p95 under 200 ms for every page. Figures are printed, never asserted.
 """
 
@@ -200,6 +201,12 @@ async def measure(services: Services, n: int, seed: int) -> None:
     pages["agents"] += await timed("agents: in the downline of a partner", [
         partial(agents.agents, services, AgentFilter(under=a), now=now)
         for a in rng.choices(s["partners"], k=n)])
+    pages["agents"] += await timed("agents: id prefix, as of a past date", [
+        partial(agents.agents, services, AgentFilter(prefix=a[:3]), as_of=as_of(d))
+        for a, d in zip(ids, days, strict=True)])
+    pages["agents"] += await timed("agents: under a partner, as of a past date", [
+        partial(agents.agents, services, AgentFilter(under=a), as_of=as_of(d))
+        for a, d in zip(rng.choices(s["partners"], k=n), days, strict=True)])
     pages["agent"] = await timed("agent page, now", [
         partial(agent.agent_page, services, a, as_of=None) for a in ids])
     pages["agent"] += await timed("agent page, as of a past date", [

@@ -20,17 +20,20 @@ STATUSES = ("active", "suspended", "terminated")
 @router.get("/console/agents")
 async def agents(visit: Reader, q: str | None = None, tier: str | None = None,
                  status: str | None = None, depth: str | None = None,
-                 under: str | None = None, after: str | None = None) -> HTMLResponse:
+                 under: str | None = None, after: str | None = None,
+                 as_of: str | None = None) -> HTMLResponse:
     tiers = [t for t, _ in (await visit.services.ledger.policy.in_force(
         visit.services.tenant, datetime.now(UTC))).tiers]
     where = AgentFilter(prefix=prefix(q), tier=tier if tier in tiers else None,
                         status=status if status in STATUSES else None,
                         depth=whole(depth, 1, 100), under=agent_id(under))
-    found = await agents_of(visit.services, where, after=agent_id(after) or "")
+    found = await agents_of(visit.services, where, after=agent_id(after) or "",
+                            as_of=moment(as_of))
     if visit.htmx:
-        return partial(visit, "agents/_rows.html", found=found, where=where)
+        return partial(visit, "agents/_rows.html", found=found, where=where,
+                       as_of_day=day(as_of))
     return render(visit, "agents/index.html", found=found, where=where, tiers=tiers,
-                  statuses=STATUSES)
+                  statuses=STATUSES, as_of_day=day(as_of))
 
 
 @router.get("/console/agents/{agent}")

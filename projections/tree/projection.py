@@ -81,7 +81,9 @@ class Version:
 
 class TreeProjection(Projection):
     name = "tree"
-    version = 2  # 2: nodes_from_time, nodes_current_by_id (the console's counts and lists)
+    # 2: nodes_from_time, nodes_current_by_id (the console's counts and lists);
+    # 3: nodes_by_id (the agents list as of a past date)
+    version = 3
     reads = ("AgentJoined", *_CHANGES)
     ddl = """
     CREATE TABLE {s}.nodes (
@@ -108,6 +110,8 @@ class TreeProjection(Projection):
     CREATE INDEX nodes_from_time ON {s}.nodes (tenant, valid_from_time);
     CREATE INDEX nodes_current_by_id ON {s}.nodes (tenant, agent COLLATE "C")
         WHERE valid_to_position IS NULL;
+    -- Every version by id: the agents list as of a past date, a page at a time.
+    CREATE INDEX nodes_by_id ON {s}.nodes (tenant, agent COLLATE "C", valid_from_time);
     """
 
     def __init__(self) -> None:

@@ -349,26 +349,29 @@ class AgentFilter:
 
 async def find_agents(
     db: Reader, tenant: str, where: AgentFilter, *, period: str, after: str = "",
-    limit: int = 50,
+    limit: int = 50, at: datetime | None = None,
 ) -> list[Member]:
-    """Agents as they stand now, by id after `after` (keyset), filtered."""
+    """Agents as they stood at `at` (None: now), by id after `after` (keyset), filtered;
+    "in the downline of" as the tree stood then too."""
     rows = await db.fetch(
-        f"SELECT {_member_select('n', 'NULL')} FROM {TREE} n, {_team('n', None, None)}"
-        " WHERE n.tenant = $1 AND n.valid_to_position IS NULL AND $2::bigint IS NULL"
+        f"SELECT {_member_select('n', '$12')} FROM {TREE} n, {_team('n', None, at)}"
+        f" WHERE n.tenant = $1 AND {visible('n', None, at)}"
         " AND n.agent COLLATE \"C\" > $6 AND n.agent COLLATE \"C\" >= $3"
         " AND n.agent COLLATE \"C\" < $3 || chr(1114111)"
         " AND ($8::text IS NULL OR n.tier = $8) AND ($9::text IS NULL OR n.status = $9)"
         " AND ($10::int IS NULL OR n.depth = $10)"
-        f" AND ($11::text IS NULL OR {_under('n', _UNDER)})"
+        f" AND ($11::text IS NULL OR {_under('n', _under_root(at))})"
         " ORDER BY n.agent COLLATE \"C\" LIMIT $7",
-        tenant, None, where.prefix, period, None, after, limit, where.tier, where.status,
-        where.depth, where.under,
+        tenant, at, where.prefix, period, at, after, limit, where.tier, where.status,
+        where.depth, where.under, through_day(period, at),
     )
     return _members(rows)
 
 
-_UNDER = (f"SELECT u.path FROM {TREE} u WHERE u.tenant = $1 AND u.agent = $11"
-          " AND u.valid_to_position IS NULL")
+def _under_root(at: datetime | None) -> str:
+    """The path of the agent $11 as it stood at $2 (NULL: now)."""
+    return (f"SELECT u.path FROM {TREE} u WHERE u.tenant = $1 AND u.agent = $11"
+            f" AND {visible('u', None, at)} LIMIT 1")
 
 
 async def subtree(

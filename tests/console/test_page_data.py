@@ -87,7 +87,8 @@ async def test_agents_joined_and_terminated_in_a_month(brand) -> None:
     assert (january.joined, january.terminated) == (4, 0)  # A1, A2, A3, A9
     february = await overview.overview(services, "2026-02", now=AFTER_JANUARY)
     assert (february.joined, february.terminated) == (0, 1)
-    agents_now = await agents.agents(services, AgentFilter(status="terminated"), now=AFTER_JANUARY)
+    agents_now = await agents.agents(services, AgentFilter(status="terminated"),
+                                     as_of=AFTER_JANUARY)
     assert [m.agent for m in agents_now.rows] == ["A9"]
 
 
@@ -123,26 +124,26 @@ async def test_open_alerts_by_rule(brand) -> None:
 async def test_agents_found_filtered_and_paged(brand) -> None:
     services = await brand("01-joins")
     now = datetime(2026, 1, 20, tzinfo=CST)
-    every = await agents.agents(services, AgentFilter(), now=now)
+    every = await agents.agents(services, AgentFilter(), as_of=now)
     # A4..A8 were refused (lines 5-9), A9 joined on the second try (line 14).
     assert [m.agent for m in every.rows] == ["A1", "A2", "A3", "A9"]
     a1 = every.rows[0]
     assert (a1.tier, a1.depth, a1.sponsor, a1.status, a1.team, a1.levels) == (
         "partner", 1, None, "active", 3, 3)
-    paged = await agents.agents(services, AgentFilter(), limit=2, now=now)
+    paged = await agents.agents(services, AgentFilter(), limit=2, as_of=now)
     assert [m.agent for m in paged.rows] == ["A1", "A2"] and paged.next_after == "A2"
-    rest = await agents.agents(services, AgentFilter(), after="A2", limit=2, now=now)
+    rest = await agents.agents(services, AgentFilter(), after="A2", limit=2, as_of=now)
     assert [m.agent for m in rest.rows] == ["A3", "A9"] and rest.next_after is None
     assert [m.agent for m in (await agents.agents(
-        services, AgentFilter(prefix="A"), now=now)).rows] == ["A1", "A2", "A3", "A9"]
+        services, AgentFilter(prefix="A"), as_of=now)).rows] == ["A1", "A2", "A3", "A9"]
     assert [m.agent for m in (await agents.agents(
-        services, AgentFilter(depth=3), now=now)).rows] == ["A3", "A9"]
+        services, AgentFilter(depth=3), as_of=now)).rows] == ["A3", "A9"]
     assert [m.agent for m in (await agents.agents(
-        services, AgentFilter(under="A2"), now=now)).rows] == ["A3", "A9"]
+        services, AgentFilter(under="A2"), as_of=now)).rows] == ["A3", "A9"]
     assert [m.agent for m in (await agents.agents(
-        services, AgentFilter(tier="first", under="A1"), now=now)).rows] == ["A3", "A9"]
-    assert (await agents.agents(services, AgentFilter(status="suspended"), now=now)).rows == ()
-    assert (await agents.agents(services, AgentFilter(prefix="A9x"), now=now)).rows == ()
+        services, AgentFilter(tier="first", under="A1"), as_of=now)).rows] == ["A3", "A9"]
+    assert (await agents.agents(services, AgentFilter(status="suspended"), as_of=now)).rows == ()
+    assert (await agents.agents(services, AgentFilter(prefix="A9x"), as_of=now)).rows == ()
 
 
 async def test_genealogy_as_of_dates(brand) -> None:
@@ -266,3 +267,24 @@ async def test_open_alerts_of_a_past_period_are_those_open_when_it_ended(
     assert "push-down" not in await open_at_end("2026-04")
     now = await overview.overview(services, "2026-06", now=june)
     assert now.open_at is None and sum(a.count for a in now.open_alerts) == 4
+
+
+async def test_the_agents_list_as_of_a_past_date(brand) -> None:
+    services = await brand("02-stock-and-sales")
+    tenth = await agents.agents(services, AgentFilter(), as_of=as_of(date(2026, 1, 10)))
+    assert [(m.agent, m.status, m.net_retail_fen) for m in tenth.rows] == [
+        ("A1", "active", 0), ("A2", "active", 19800), ("A3", "active", 0), ("B1", "active", 0)]
+    now = await agents.agents(services, AgentFilter(), as_of=None)
+    assert [(m.agent, m.status) for m in now.rows if m.agent == "A2"] == [("A2", "suspended")]
+    before = await agents.agents(services, AgentFilter(), as_of=as_of(date(2026, 1, 4)))
+    assert before.rows == ()
+
+
+async def test_the_agents_list_filters_the_tree_as_it_stood(brand) -> None:
+    services = await brand("01-joins")
+    seventh = as_of(date(2026, 1, 7))  # A2 suspended, A9 not yet in (it joined the 8th)
+    assert [(m.agent, m.status, m.team) for m in (await agents.agents(
+        services, AgentFilter(under="A1"), as_of=seventh)).rows] == [
+        ("A2", "suspended", 1), ("A3", "active", 0)]
+    assert [m.agent for m in (await agents.agents(
+        services, AgentFilter(status="suspended"), as_of=seventh)).rows] == ["A2"]

@@ -94,6 +94,12 @@ async def test_agent_page_and_genealogy_as_of_a_date(api: Api) -> None:
                                         params={"sponsor": "A2", "as_of": "2026-01-08"})).text)
     assert "A3" in eighth and "A9" in eighth
 
+    listed = await get(api, "/console/agents", as_of="2026-01-07", under="A1")
+    assert "A2 总代 2 A1 已暂停" in listed and "A9" not in listed
+    more = (await api.client.get("/console/agents", params={"as_of": "2026-01-07", "q": "A"},
+                                 headers={"HX-Request": "true"})).text
+    assert 'href="/console/agents/A2?as_of=2026-01-07"' in more
+
 
 
 async def test_the_agent_timeline_as_sentences_in_both_languages(api: Api) -> None:
