@@ -25,6 +25,7 @@ from projections.statements.queries import issued_in
 from projections.tree.queries import joined_and_terminated
 
 MONTHS_CHARTED = 6
+_TICK = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +89,9 @@ async def overview(services: Services, period: str, now: datetime | None = None)
     if days == 0:  # nothing of the period yet: an empty stretch on both sides
         last, prev_last = first - timedelta(days=1), prev_first - timedelta(days=1)
     start = period_start(period)
-    end = min(period_end(period), max(now, start))
+    # The policy in force at the period's last instant (or now): one effective from the
+    # next period's first instant governs that period, not this one.
+    end = min(period_end(period) - _TICK, max(now, start))
     joined, terminated = await joined_and_terminated(pool, tenant, start, period_end(period))
     statements, statements_fen = await issued_in(pool, tenant, period)
     charted = period

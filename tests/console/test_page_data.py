@@ -288,3 +288,13 @@ async def test_the_agents_list_filters_the_tree_as_it_stood(brand) -> None:
         ("A2", "suspended", 1), ("A3", "active", 0)]
     assert [m.agent for m in (await agents.agents(
         services, AgentFilter(status="suspended"), as_of=seventh)).rows] == ["A2"]
+
+
+async def test_the_overrides_warning_follows_the_policy_in_force_in_the_period(brand) -> None:
+    services = await brand("02-stock-and-sales", then=(
+        '{"at": "2026-01-25T09:00:00+08:00", "cmd": "policy", "override_levels": 1,'
+        ' "effective_from": "2026-02-01T00:00:00+08:00"}',))
+    january = await overview.overview(services, "2026-01", now=AFTER_JANUARY)
+    assert january.overrides_on is False  # on from February's first instant
+    february = await overview.overview(services, "2026-02", now=AFTER_JANUARY)
+    assert february.overrides_on is True
