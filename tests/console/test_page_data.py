@@ -212,8 +212,8 @@ async def test_events_page_masks_personal_data_and_names_its_checkpoint(brand) -
     joins = await events.events(services, name="AgentJoined")
     assert [e.stream for e in joins.rows] == ["agent-A1", "agent-A2", "agent-A3", "agent-B1"]
     first = await events.event(services, joins.rows[0].position)
-    assert first is not None and first.fields["personal"] == "<sealed>"
-    assert "代理A1" not in repr(first.fields) and "13800388096" not in repr(first.fields)
+    assert first is not None and first.row.fields["personal"] == "<sealed>"
+    assert "代理A1" not in repr(first.row.fields) and "13800388096" not in repr(first.row.fields)
     assert first.checkpoint is None
     previous = await events.event(services, joins.rows[0].position - 1)
     assert previous is not None and first.prev_hash == previous.hash
