@@ -22,7 +22,7 @@ from config.settings import Settings
 from console import i18n
 from console.formats import FILTERS, LANGUAGE_FILTERS
 from console.pages import NotPermitted, SignInFirst, render, sign_in_url
-from console.sentences import sentence
+from console.sentences import movement, sentence
 
 HERE = Path(__file__).parent
 STATIC = "/console/static"
@@ -69,6 +69,7 @@ class Templates:
                                     for name, f in LANGUAGE_FILTERS.items()})
         # Beside formats' filters, not among them: a sentence uses them (money, tier).
         environment.filters["sentence"] = bind(sentence, translations)
+        environment.filters["movement"] = bind(movement, translations)
         environment.globals.update(
             static=STATIC, vendor=VENDOR, navigation=NAVIGATION, languages=i18n.LANGUAGES,
             html_lang=i18n.HTML_LANG[language],

@@ -1,11 +1,14 @@
-"""Each event of an agent's timeline as a sentence in the page's language, built from its
-payload: "A2 sold 2 × TEA-01 for ¥198.00 (sale S1)" / "A2 零售 2 件 TEA-01，¥198.00（单号
-S1）". One entry per event name an agent's streams hold (its own and its stock's); an
-unknown name is shown as it is. Personal data is sealed in the payload and never opened
-here: the sentences name agents, SKUs, amounts and references only.
+"""Each event as a sentence in the page's language, built from its payload: "A2 sold 2 ×
+TEA-01 for ¥198.00 (sale S1)" / "A2 零售 2 件 TEA-01，¥198.00（单号 S1）", on an agent's
+timeline and on the Events list. One entry per event name the ledger records; an unknown
+name is shown as it is. Personal data is sealed in the payload and never opened here:
+the sentences name agents, SKUs, amounts and references only.
 
 The template filter `sentence` (registered by console/app.py, beside formats') takes the event
-and the agent whose page it is: stock events do not name their agent.
+and what its stream is about: the agent whose page it is (stock events do not name their
+agent), or, left out, the id in the event's own stream ("stock-A2": A2, "sale-S1": S1).
+The filter `movement` names a stock movement (a sale, a return, ...) in a table's Kind
+column.
 """
 
 from __future__ import annotations
@@ -15,12 +18,20 @@ from typing import Any
 
 from babel.support import Translations
 
-from console.formats import money, tier_name
+from console.formats import money, rule_name, tier_name
 from console.i18n import N_
 
 
 class Tier(str):
     """A tier code among a sentence's values: shown by its name in the language."""
+
+
+class RuleCode(str):
+    """A rule code (an alert's) among a sentence's values: shown by its name."""
+
+
+class Word(str):
+    """A word the catalogues translate among a sentence's values (an alert's severity)."""
 
 
 Said = tuple[str, dict[str, Any]]  # a message id and its values
@@ -93,12 +104,66 @@ SENTENCES: dict[str, Callable[[str, Fields], Said]] = {
     "BuybackCompleted": lambda a, f: (
         N_("HQ bought back %(lines)s from %(agent)s for %(amount)s (buy-back %(buyback)s)"),
         {"agent": a, "lines": f, "amount": _amount(f, "price_paid"), "buyback": f["buyback"]}),
+    # Streams not of one agent: `a` is the id in the stream's name (the sale, the SKU).
+    "RetailSaleRecorded": lambda a, f: (
+        N_("Sale %(sale)s: %(seller)s sold %(lines)s for %(amount)s"),
+        {"sale": f["sale"], "seller": f["seller"], "lines": f, "amount": f["amount"]}),
+    "SaleReturned": lambda a, f: (
+        N_("%(lines)s of sale %(sale)s returned, %(amount)s refunded"),
+        {"sale": a, "lines": f, "amount": f["amount"]}),
+    "ProductListed": lambda a, f: (
+        N_("%(sku)s listed: %(name)s at %(amount)s"),
+        {"sku": f["sku"], "name": f["name"], "amount": f["retail_price"]}),
+    "ProductPriced": lambda a, f: (
+        N_("%(sku)s priced: %(name)s at %(amount)s"),
+        {"sku": a, "name": f["name"], "amount": f["retail_price"]}),
+    "PolicyBookOpened": lambda a, f: (N_("Policy book opened"), {}),
+    "PolicyIssued": lambda a, f: (N_("Policy version %(version)s issued"),
+                                  {"version": f["version"]}),
+    "AlertRaised": lambda a, f: (
+        N_("%(rule)s alert raised on %(agent)s (%(severity)s)"),
+        {"rule": RuleCode(f["rule"]), "agent": f["agent"], "severity": Word(f["severity"])}),
+    "AlertAcknowledged": lambda a, f: (N_("Alert acknowledged by %(by)s"), {"by": f["by"]}),
+    "AlertResolved": lambda a, f: (N_("Alert resolved by %(by)s: %(reason)s"),
+                                   {"by": f["by"], "reason": f["reason"]}),
+    "DisputeOpened": lambda a, f: (
+        N_("%(agent)s opened dispute %(dispute)s about %(subject)s"),
+        {"agent": f["agent"], "dispute": f["dispute"], "subject": f["subject"]}),
+    "DisputeAnswered": lambda a, f: (N_("Dispute %(dispute)s of %(agent)s answered"),
+                                     {"agent": f["agent"], "dispute": f["dispute"]}),
+    "DisputeResolved": lambda a, f: (
+        N_("Dispute %(dispute)s of %(agent)s resolved (%(outcome)s), adjustment %(amount)s"),
+        {"agent": f["agent"], "dispute": f["dispute"], "outcome": f["outcome"],
+         "amount": f["adjustment_fen"]}),
+    "ClockStarted": lambda a, f: (N_("Clock started"), {}),
+    "ClockTicked": lambda a, f: (N_("Clock ticked"), {}),
+    "PeriodClosed": lambda a, f: (
+        N_("Period %(period)s closed: %(statements)s statements, %(amount)s in all"),
+        {"period": f["period"], "statements": f["statements"], "amount": f["total_fen"]}),
+    "StatementIssued": lambda a, f: (
+        N_("Statement of %(agent)s for %(period)s issued: %(amount)s"),
+        {"agent": f["agent"], "period": f["period"], "amount": f["total_fen"]}),
+    "CheckpointSigned": lambda a, f: (N_("Events %(first)s–%(last)s signed"),
+                                      {"first": f["from_position"], "last": f["to_position"]}),
+}
+
+# A stock movement's name in the agent page's tables of sales and purchases.
+MOVEMENTS: dict[str, str] = {
+    "StockSoldAtRetail": N_("Sale"),
+    "StockReturned": N_("Return"),
+    "StockPurchased": N_("Purchase"),
+    "StockShipped": N_("Shipment to the downline"),
+    "BuybackCompleted": N_("Buy-back"),
 }
 
 
 def _shown(translations: Translations, key: str, value: Any) -> str:
     if isinstance(value, Tier):
         return tier_name(translations, value)
+    if isinstance(value, RuleCode):
+        return rule_name(translations, value)
+    if isinstance(value, Word):
+        return str(translations.gettext(value))
     if key == "amount":
         return money(value)
     if key == "lines":
@@ -108,15 +173,27 @@ def _shown(translations: Translations, key: str, value: Any) -> str:
     return str(value)
 
 
-def sentence(translations: Translations, event: Any, agent: str) -> str:
-    """`event` (with .name and .fields, as console.data.agent.Happening) as a sentence
-    about `agent`; its name as it is when there is no sentence for it."""
+def about(stream: str) -> str:
+    """The id a stream's name holds: "stock-A2" -> "A2", "product-TEA-01" -> "TEA-01"."""
+    return stream.partition("-")[2] or stream
+
+
+def sentence(translations: Translations, event: Any, agent: str | None = None) -> str:
+    """`event` (with .name and .fields, as console.data.agent.Happening; and .stream when
+    `agent` is None) as a sentence about `agent`; its name as it is when there is no
+    sentence for it."""
     say = SENTENCES.get(event.name)
     if say is None:
         return str(event.name)
     try:
-        message, values = say(agent, event.fields)
+        message, values = say(about(event.stream) if agent is None else agent, event.fields)
     except (KeyError, TypeError, ValueError):  # a payload of another shape: still shown
         return str(event.name)
     return str(translations.gettext(message)) % {
         k: _shown(translations, k, v) for k, v in values.items()}
+
+
+def movement(translations: Translations, name: str) -> str:
+    """A stock movement's event name as the kind of movement it is (as it is, if not one)."""
+    label = MOVEMENTS.get(name)
+    return name if label is None else str(translations.gettext(label))

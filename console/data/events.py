@@ -29,6 +29,7 @@ class EventRow:
     business_time: datetime
     recorded_at: datetime
     actor: str | None
+    fields: dict[str, Any]  # personal data sealed (api.events.fields_of): for its sentence
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +37,6 @@ class EventView:
     row: EventRow
     command: str | None
     policy_version: int | None
-    fields: dict[str, Any]
     hash: str  # hex
     prev_hash: str
     checkpoint: dict[str, Any] | None  # the CheckpointSigned fields; None: not signed yet
@@ -51,7 +51,7 @@ class EventsPage:
 def _row(e: RecordedEvent) -> EventRow:
     actor = e.metadata.get("actor")
     return EventRow(e.position, e.stream, e.version, e.name, e.business_time, e.recorded_at,
-                    None if actor is None else str(actor))
+                    None if actor is None else str(actor), fields_of(e))
 
 
 async def event(services: Services, position: int) -> EventView | None:
@@ -64,7 +64,7 @@ async def event(services: Services, position: int) -> EventView | None:
     return EventView(
         row=_row(found), command=None if command is None else str(command),
         policy_version=version if isinstance(version, int) else None,
-        fields=fields_of(found), hash=found.hash.hex(), prev_hash=found.prev_hash.hex(),
+        hash=found.hash.hex(), prev_hash=found.prev_hash.hex(),
         checkpoint=await signing(services.store, services.tenant, position),
     )
 

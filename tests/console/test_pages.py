@@ -9,11 +9,15 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from eventsourcing.domain import Aggregate
 
 from console.i18n import COOKIE
 from console.pages import SESSION_COOKIE
+from console.sentences import SENTENCES
+from domain.catalogue import AGGREGATES
 from domain.importing import run_journal
 from eventstore.principals import Role
+from export.format import CHECKPOINT_EVENT
 from tests.api.conftest import Api, running_api
 from tests.console.test_roles import session_of
 from tests.support import eventually
@@ -125,3 +129,29 @@ async def test_the_agent_timeline_as_sentences_in_both_languages(api: Api) -> No
     assert sale is not None
     raw = await get(api, f"/console/events/{sale.group(1)}", "en")
     assert "StockSoldAtRetail" in raw and "stock-A2" in raw
+
+
+def test_every_event_kind_the_ledger_records_has_a_sentence() -> None:
+    recorded = {CHECKPOINT_EVENT} | {
+        kind.TOPIC for aggregate in AGGREGATES for kind in vars(aggregate).values()
+        if isinstance(kind, type) and issubclass(kind, Aggregate.Event)
+        and "TOPIC" in vars(kind)}
+    assert recorded - set(SENTENCES) == set()
+
+
+async def test_the_events_list_says_every_event_of_the_brand(api: Api) -> None:
+    # Each row: position, sentence, kind, ... A sentence that is its kind's name is one
+    # the console could not say (sentences.py shows the name when it cannot).
+    for language in ("zh_CN", "en"):
+        api.client.cookies.set(COOKIE, language)
+        after, kinds = "0", set()
+        while after:
+            html = (await api.client.get("/console/events", params={"after": after})).text
+            rows = re.findall(r'<tr><td class="number"><a [^>]*>\d+</a></td>'
+                              r"<td>([^<]*)</td><td>([^<]*)</td>", html)
+            assert rows and all(said != kind for said, kind in rows), rows
+            kinds |= {kind for _, kind in rows}
+            more = re.search(r'hx-get="[^"]*&after=(\d+)"', html)  # the More button
+            after = more.group(1) if more else ""
+        assert {"AgentJoined", "DownlineJoined", "RetailSaleRecorded", "SaleReturned",
+                "ProductListed", "StockSoldAtRetail"} <= kinds, kinds

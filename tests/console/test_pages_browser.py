@@ -149,3 +149,45 @@ async def test_an_agent_before_and_after_its_promotion(page: Page, console: Serv
     await shows(page, f"{base}/console/agents/P1?as_of=2026-02-10",
                 "P1 promoted from First level to General agent")
     assert "General agent" in await page.inner_text("[data-figure=tier]")
+
+
+async def row_of(page: Page, table: str, text: str) -> str:
+    """The text of the row of `table` that shows `text`."""
+    return await page.inner_text(f"table[data-table={table}] tr:has-text('{text}')")
+
+
+async def test_events_and_stock_movements_said_in_chinese_and_english(
+    page: Page, console: ServedConsole
+) -> None:
+    await filled(console)
+    username, password = await console.user("auditor")
+    await sign_in(page, console, username, password)
+    base = console.url
+    # The Events list says each event as the timeline does, its name kept as its kind.
+    await shows(page, f"{base}/console/events?kind=AgentJoined", "A1 以联创加入，直属总部")
+    assert "AgentJoined" in await row_of(page, "events", "A1 以联创加入，直属总部")
+    await shows(page, f"{base}/console/events?kind=RetailSaleRecorded",
+                "销售单 S1：A2 零售 2 件 TEA-01，¥198.00")
+    assert "RetailSaleRecorded" in await row_of(page, "events", "销售单 S1")
+    await shows(page, f"{base}/console/events?stream=stock-A2&first=2026-01-10&last=2026-01-10",
+                "A2 零售 2 件 TEA-01，¥198.00（单号 S1）")
+    # 02: A2 bought from A1 on the 6th, sold S1 on the 10th, and 1 of S1 came back on the 15th.
+    await shows(page, f"{base}/console/agents/A2?as_of=2026-01-21", "销售与退货")
+    sales = await page.inner_text("table[data-table=sales]")
+    purchases = await page.inner_text("table[data-table=purchases]")
+    assert "退货" in sales and "零售" in sales and "进货" in purchases
+    assert not any(name in sales + purchases
+                   for name in ("StockSoldAtRetail", "StockReturned", "StockPurchased"))
+
+    async with page.expect_navigation():
+        await page.click("form[action='/console/language'] button:has-text('English')")
+    await shows(page, f"{base}/console/events?kind=agentjoined",
+                "A1 joined as Partner directly under HQ")
+    assert "AgentJoined" in await row_of(page, "events", "A1 joined as Partner")
+    await shows(page, f"{base}/console/events?kind=RetailSaleRecorded",
+                "Sale S1: A2 sold 2 × TEA-01 for ¥198.00")
+    assert "RetailSaleRecorded" in await row_of(page, "events", "Sale S1:")
+    await shows(page, f"{base}/console/agents/A2?as_of=2026-01-21", "Sales and returns")
+    sales = await page.inner_text("table[data-table=sales]")
+    assert "Return" in sales and "Sale" in sales and "StockReturned" not in sales
+    assert "Purchase" in await page.inner_text("table[data-table=purchases]")
