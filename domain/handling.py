@@ -70,6 +70,9 @@ class AggregateCache:
         # closed), which is worth knowing too: its first event would evict it.
         self._items: OrderedDict[tuple[str, str], Aggregate | None] = OrderedDict()
         self._current_at: dict[str, int] = {}  # tenant -> position the cache is current at
+        # (tenant, name) -> state a service carries from one command to the next, current
+        # as of a log position it knows itself (the settlement ledger a close goes on from).
+        self._carried: dict[tuple[str, str], object] = {}
 
     async def follow(self, store: EventStore, tenant: str) -> int:
         """Make every cached aggregate of `tenant` current; returns the head it is at."""
@@ -97,7 +100,19 @@ class AggregateCache:
         next command follows whatever else was recorded since."""
         for stream in streams:
             self.drop(tenant, stream)
+        for key in [k for k in self._carried if k[0] == tenant]:
+            del self._carried[key]  # it may have read the discarded appends
         self._current_at[tenant] = head
+
+    def carried(self, tenant: str, name: str) -> object | None:
+        """What a service carried from an earlier command (`carry`), or None."""
+        return self._carried.get((tenant, name))
+
+    def carry(self, tenant: str, name: str, state: object) -> None:
+        """Keep `state` for the next command of this caller. It must stay true of the log
+        however others append (so it must know its own position and read on from there),
+        and it is dropped when appends are discarded (rewind)."""
+        self._carried[(tenant, name)] = state
 
     def knows(self, tenant: str, stream: str) -> bool:
         return (tenant, stream) in self._items
@@ -162,6 +177,9 @@ class SharedAggregateCache(AggregateCache):
 
     def recorded(self, tenant: str, head: int, appended: Appended) -> None:
         pass
+
+    def carry(self, tenant: str, name: str, state: object) -> None:
+        pass  # carried state is mutable: concurrent commands would share it
 
     def lend(self, tenant: str, stream: str) -> Lent | None:
         if not self.knows(tenant, stream):

@@ -35,13 +35,14 @@ READS = (
     "DisputeResolved",
 )
 _codec = Codec()
+_CLOSE_READS = tuple(n for n in READS if n != "StatementIssued")
 _FACTS = ("AgentJoined", "RetailSaleRecorded", "SaleReturned", "DisputeResolved")
 
 
 async def events_of(
-    store: EventStore, tenant: str, names: tuple[str, ...], upto: int | None = None
+    store: EventStore, tenant: str, names: tuple[str, ...], upto: int | None = None,
+    after: int = 0,
 ) -> AsyncIterator[RecordedEvent]:
-    after = 0
     while True:
         page = await store.read_all(
             tenant, after=after, upto_position=upto, names=names, limit=PAGE
@@ -60,9 +61,18 @@ def cite(event: RecordedEvent) -> str:
 
 @dataclass
 class Replay:
-    """The settlement ledger as the log stands, and what the log says was issued."""
+    """The settlement ledger as the log stands, and what the log says was issued.
+
+    `position`: the log is read through there; `replay(since=)` goes on from it. Without
+    `audit` (a close, which needs only the ledger) neither the statements issued nor those
+    re-derived are kept: they grow with every close and only `verify-payouts` reads them."""
 
     ledger: Ledger
+    plans: _Plans
+    audit: bool = True
+    position: int = 0
+    sponsors: dict[str, str | None] = field(default_factory=dict)  # agent -> sponsor
+    sales: dict[str, str] = field(default_factory=dict)  # sale stream -> sale id
     derived: dict[str, tuple[Statement, ...]] = field(default_factory=dict)
     issued: dict[str, list[Statement]] = field(default_factory=dict)
     closed: list[str] = field(default_factory=list)
@@ -99,14 +109,23 @@ def _fields(recorded: RecordedEvent) -> Any:
 
 
 async def replay(store: EventStore, tenant: str, upto: int | None = None,
-                 progress: Callable[[int], None] | None = None) -> Replay:
-    """`progress(n)`: n more positions of the log read (through `upto`, when given)."""
-    plans = _Plans()
-    result = Replay(Ledger(plans))
-    sponsors: dict[str, str | None] = {}
-    sales: dict[str, str] = {}  # sale stream -> sale id
-    reached = 0
-    async for recorded in events_of(store, tenant, READS, upto):
+                 progress: Callable[[int], None] | None = None, *,
+                 since: Replay | None = None, audit: bool = True) -> Replay:
+    """`progress(n)`: n more positions of the log read (through `upto`, when given).
+
+    `since`: a replay of the log's start, carried on IN PLACE through what was recorded
+    after its position and returned (the log only grows, so what it read still stands):
+    a close then reads the events since the last one instead of all history. Its
+    position moves with each event applied, so a read that fails midway leaves it whole
+    and current there."""
+    if since is None:
+        plans = _Plans()
+        since = Replay(Ledger(plans), plans, audit)
+    result = since
+    sponsors, sales = result.sponsors, result.sales
+    reached = result.position
+    names = READS if result.audit else _CLOSE_READS
+    async for recorded in events_of(store, tenant, names, upto, result.position):
         if progress is not None:
             progress(recorded.position - reached)
             reached = recorded.position
@@ -128,7 +147,9 @@ async def replay(store: EventStore, tenant: str, upto: int | None = None,
                            event.amount, cite(recorded))
             )
         elif name == "PeriodClosed":
-            result.derived[event.period] = result.ledger.close(event.period)
+            issued = result.ledger.close(event.period)
+            if result.audit:
+                result.derived[event.period] = issued
             result.closed.append(event.period)
             result.closes[event.period] = (event.statements, event.total_fen)
         elif name == "StatementIssued":
@@ -141,7 +162,8 @@ async def replay(store: EventStore, tenant: str, upto: int | None = None,
                                recorded.stream.removeprefix("dispute-"), cite(recorded))
             )
         elif name in ("PolicyBookOpened", "PolicyIssued"):
-            plans.book = event.mutate(plans.book)
+            result.plans.book = event.mutate(result.plans.book)
+        result.position = recorded.position
     if progress is not None and upto is not None:
         progress(max(upto - reached, 0))  # the rest of the log holds nothing it reads
     return result
