@@ -208,6 +208,7 @@ class Session:
         self.read_versions: dict[str, int] = {}
         self._loaded: dict[str, Any] = {}
         self._changed: dict[str, Aggregate] = {}
+        self._unkept: set[str] = set()
         self.policy: Policy | None = None
 
     async def load(self, stream: str, cls: type[A]) -> A | None:
@@ -247,9 +248,13 @@ class Session:
         self._loaded[stream] = aggregate
         self.read_versions[stream] = _version(aggregate)
 
-    def save(self, stream: str, aggregate: Aggregate) -> None:
-        """Mark an aggregate (loaded or new) as changed by this command."""
+    def save(self, stream: str, aggregate: Aggregate, *, keep: bool = True) -> None:
+        """Mark an aggregate (loaded or new) as changed by this command. `keep=False`:
+        not worth a place in the cache (a statement, written once by a close and seldom
+        read again: a close of 100,000 agents would push every busy aggregate out)."""
         self._changed[stream] = aggregate
+        if not keep:
+            self._unkept.add(stream)
 
     def settle(self, recorded: bool) -> None:
         """Keep what the store now holds in the cache; forget whatever it does not:
@@ -259,14 +264,18 @@ class Session:
             return
         for stream, aggregate in {**self._loaded, **self._changed}.items():
             unchanged = _version(aggregate) == self.read_versions.get(stream, 0)
-            if unchanged or (recorded and stream in self._changed):
+            if stream in self._unkept:
+                self.cache.drop(self.tenant, stream)
+            elif unchanged or (recorded and stream in self._changed):
                 self.cache.keep(self.tenant, stream, aggregate)
             else:
                 self.cache.drop(self.tenant, stream)
 
     def new_events(self, metadata: dict[str, MetadataValue]) -> list[NewEvent]:
+        # One copy for all of them: a bulk import's commit makes its canonical text once.
+        metadata = dict(metadata)
         return [
-            _codec.encode(stream, event, metadata)
+            _codec.encode(stream, event, metadata, shared=True)
             for stream, aggregate in self._changed.items()
             for event in aggregate.collect_events()
         ]

@@ -9,13 +9,14 @@ re-derives with the StatementIssued events actually recorded.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from domain.events import Codec
+from domain.events import Codec, streams
 from domain.policy.book import PolicyBook, policy_in_force
 from domain.ports import EventStore, RecordedEvent
 from domain.settlement.facts import AdjustmentFact, ReturnFact, SaleFact, Statement
@@ -72,7 +73,6 @@ class Replay:
     audit: bool = True
     position: int = 0
     sponsors: dict[str, str | None] = field(default_factory=dict)  # agent -> sponsor
-    sales: dict[str, str] = field(default_factory=dict)  # sale stream -> sale id
     derived: dict[str, tuple[Statement, ...]] = field(default_factory=dict)
     issued: dict[str, list[Statement]] = field(default_factory=dict)
     closed: list[str] = field(default_factory=list)
@@ -122,7 +122,7 @@ async def replay(store: EventStore, tenant: str, upto: int | None = None,
         plans = _Plans()
         since = Replay(Ledger(plans), plans, audit)
     result = since
-    sponsors, sales = result.sponsors, result.sales
+    sponsors = result.sponsors
     reached = result.position
     names = READS if result.audit else _CLOSE_READS
     async for recorded in events_of(store, tenant, names, upto, result.position):
@@ -132,18 +132,21 @@ async def replay(store: EventStore, tenant: str, upto: int | None = None,
         name = recorded.name
         event: Any = _fields(recorded) if name in _FACTS else _codec.decode(recorded)
         if name == "AgentJoined":
-            sponsors[event.agent] = event.sponsor
+            # One string per agent, however many of its sales the ledger holds.
+            agent = sys.intern(event.agent)
+            sponsors[agent] = event.sponsor if event.sponsor is None else sys.intern(
+                event.sponsor)
         elif name == "RetailSaleRecorded":
-            sales[recorded.stream] = event.sale
             units = sum(line["qty"] for line in event.lines)
+            seller = sys.intern(event.seller)
             result.ledger.record_sale(
-                SaleFact(event.sale, event.seller, recorded.business_time, units,
-                         event.amount, cite(recorded), sponsors.get(event.seller))
+                SaleFact(event.sale, seller, recorded.business_time, units,
+                         event.amount, cite(recorded), sponsors.get(seller))
             )
         elif name == "SaleReturned":
             units = sum(line["qty"] for line in event.lines)
             result.ledger.record_return(
-                ReturnFact(sales[recorded.stream], recorded.business_time, units,
+                ReturnFact(streams.sale_of(recorded.stream), recorded.business_time, units,
                            event.amount, cite(recorded))
             )
         elif name == "PeriodClosed":

@@ -96,6 +96,7 @@ class SettlementService:
                     tax_flag=st.tax_flag,
                     policy_version=st.policy_version,
                 ),
+                keep=False,
             )
 
     async def preview(self, tenant: str, period: str, at: datetime) -> tuple[Statement, ...]:
