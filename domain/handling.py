@@ -125,13 +125,17 @@ class AggregateCache:
     def lend(self, tenant: str, stream: str) -> Lent | None:
         """The cached aggregate of `stream` for a session to judge with, or None.
         Here it is current (the cache followed the log before this command)."""
-        if not self.knows(tenant, stream):
+        key = (tenant, stream)
+        aggregate = self._items.get(key, _MISSING)  # one look: every command lends several
+        if aggregate is _MISSING:
             return None
-        aggregate = self.get(tenant, stream)
-        return Lent(aggregate, _version(aggregate), current=True)
+        self._items.move_to_end(key)
+        return Lent(aggregate, _version(aggregate), current=True)  # type: ignore[arg-type]
 
     def keep(self, tenant: str, stream: str, aggregate: Aggregate | None) -> None:
         """What the store holds of `stream` as of the aggregate's version."""
+        if self._items.get((tenant, stream), _MISSING) is aggregate:
+            return  # the one lent (moved to the end then), unchanged or changed in place
         self.put(tenant, stream, aggregate)
 
     def put(self, tenant: str, stream: str, aggregate: Aggregate | None) -> None:
@@ -142,6 +146,9 @@ class AggregateCache:
 
     def drop(self, tenant: str, stream: str) -> None:
         self._items.pop((tenant, stream), None)
+
+
+_MISSING = object()
 
 
 @dataclass(frozen=True, slots=True)
