@@ -68,7 +68,8 @@ class SettlementService:
                 raise
             self._record(s, cmd, statements)
 
-        return await execute(self.store, ctx, cmd.at, "close_period", decide, load_policy)
+        return await execute(self.store, ctx, cmd.at, "close_period", decide, load_policy,
+                             self.cache)
 
     @staticmethod
     def _record(s: Session, cmd: ClosePeriod, statements: tuple[Statement, ...]) -> None:
