@@ -22,7 +22,6 @@ from domain.settlement.model import (
 )
 from domain.settlement.rules import period_closed, period_open
 
-
 _CARRIED = "settlement"  # its name in the cache
 
 
