@@ -54,6 +54,14 @@ class streams:
         return f"sale-{sale}"
 
     @staticmethod
+    def sale_of(stream: str) -> str:
+        """The sale whose stream this is (a return is recorded in its sale's stream):
+        derived, so that a replay of settlement need not keep a map of every sale."""
+        if not stream.startswith("sale-"):
+            raise ValueError(f"{stream} is not a sale's stream")
+        return stream[len("sale-"):]
+
+    @staticmethod
     def product(sku: str) -> str:
         return f"product-{sku}"
 
@@ -77,7 +85,10 @@ class Codec:
     def __init__(self) -> None:
         self.mapper = _mapper()
 
-    def encode(self, stream: str, event: Any, metadata: Mapping[str, MetadataValue]) -> NewEvent:
+    def encode(self, stream: str, event: Any, metadata: Mapping[str, MetadataValue], *,
+               shared: bool = False) -> NewEvent:
+        """`shared`: `metadata` is the caller's own copy, never changed, which the
+        events may share."""
         stored = self.mapper.to_stored_event(event)
         return NewEvent(
             stream=stream,
@@ -85,7 +96,7 @@ class Codec:
             name=stored.topic,
             payload=stored.state,
             business_time=event.timestamp,
-            metadata=dict(metadata),
+            metadata=metadata if shared else dict(metadata),
         )
 
     def decode(self, recorded: RecordedEvent) -> Any:

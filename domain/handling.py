@@ -70,6 +70,9 @@ class AggregateCache:
         # closed), which is worth knowing too: its first event would evict it.
         self._items: OrderedDict[tuple[str, str], Aggregate | None] = OrderedDict()
         self._current_at: dict[str, int] = {}  # tenant -> position the cache is current at
+        # (tenant, name) -> state a service carries from one command to the next, current
+        # as of a log position it knows itself (the settlement ledger a close goes on from).
+        self._carried: dict[tuple[str, str], object] = {}
 
     async def follow(self, store: EventStore, tenant: str) -> int:
         """Make every cached aggregate of `tenant` current; returns the head it is at."""
@@ -97,7 +100,19 @@ class AggregateCache:
         next command follows whatever else was recorded since."""
         for stream in streams:
             self.drop(tenant, stream)
+        for key in [k for k in self._carried if k[0] == tenant]:
+            del self._carried[key]  # it may have read the discarded appends
         self._current_at[tenant] = head
+
+    def carried(self, tenant: str, name: str) -> object | None:
+        """What a service carried from an earlier command (`carry`), or None."""
+        return self._carried.get((tenant, name))
+
+    def carry(self, tenant: str, name: str, state: object) -> None:
+        """Keep `state` for the next command of this caller. It must stay true of the log
+        however others append (so it must know its own position and read on from there),
+        and it is dropped when appends are discarded (rewind)."""
+        self._carried[(tenant, name)] = state
 
     def knows(self, tenant: str, stream: str) -> bool:
         return (tenant, stream) in self._items
@@ -110,13 +125,17 @@ class AggregateCache:
     def lend(self, tenant: str, stream: str) -> Lent | None:
         """The cached aggregate of `stream` for a session to judge with, or None.
         Here it is current (the cache followed the log before this command)."""
-        if not self.knows(tenant, stream):
+        key = (tenant, stream)
+        aggregate = self._items.get(key, _MISSING)  # one look: every command lends several
+        if aggregate is _MISSING:
             return None
-        aggregate = self.get(tenant, stream)
-        return Lent(aggregate, _version(aggregate), current=True)
+        self._items.move_to_end(key)
+        return Lent(aggregate, _version(aggregate), current=True)  # type: ignore[arg-type]
 
     def keep(self, tenant: str, stream: str, aggregate: Aggregate | None) -> None:
         """What the store holds of `stream` as of the aggregate's version."""
+        if self._items.get((tenant, stream), _MISSING) is aggregate:
+            return  # the one lent (moved to the end then), unchanged or changed in place
         self.put(tenant, stream, aggregate)
 
     def put(self, tenant: str, stream: str, aggregate: Aggregate | None) -> None:
@@ -127,6 +146,9 @@ class AggregateCache:
 
     def drop(self, tenant: str, stream: str) -> None:
         self._items.pop((tenant, stream), None)
+
+
+_MISSING = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +185,9 @@ class SharedAggregateCache(AggregateCache):
     def recorded(self, tenant: str, head: int, appended: Appended) -> None:
         pass
 
+    def carry(self, tenant: str, name: str, state: object) -> None:
+        pass  # carried state is mutable: concurrent commands would share it
+
     def lend(self, tenant: str, stream: str) -> Lent | None:
         if not self.knows(tenant, stream):
             return None
@@ -190,6 +215,7 @@ class Session:
         self.read_versions: dict[str, int] = {}
         self._loaded: dict[str, Any] = {}
         self._changed: dict[str, Aggregate] = {}
+        self._unkept: set[str] = set()
         self.policy: Policy | None = None
 
     async def load(self, stream: str, cls: type[A]) -> A | None:
@@ -229,9 +255,13 @@ class Session:
         self._loaded[stream] = aggregate
         self.read_versions[stream] = _version(aggregate)
 
-    def save(self, stream: str, aggregate: Aggregate) -> None:
-        """Mark an aggregate (loaded or new) as changed by this command."""
+    def save(self, stream: str, aggregate: Aggregate, *, keep: bool = True) -> None:
+        """Mark an aggregate (loaded or new) as changed by this command. `keep=False`:
+        not worth a place in the cache (a statement, written once by a close and seldom
+        read again: a close of 100,000 agents would push every busy aggregate out)."""
         self._changed[stream] = aggregate
+        if not keep:
+            self._unkept.add(stream)
 
     def settle(self, recorded: bool) -> None:
         """Keep what the store now holds in the cache; forget whatever it does not:
@@ -241,14 +271,18 @@ class Session:
             return
         for stream, aggregate in {**self._loaded, **self._changed}.items():
             unchanged = _version(aggregate) == self.read_versions.get(stream, 0)
-            if unchanged or (recorded and stream in self._changed):
+            if stream in self._unkept:
+                self.cache.drop(self.tenant, stream)
+            elif unchanged or (recorded and stream in self._changed):
                 self.cache.keep(self.tenant, stream, aggregate)
             else:
                 self.cache.drop(self.tenant, stream)
 
     def new_events(self, metadata: dict[str, MetadataValue]) -> list[NewEvent]:
+        # One copy for all of them: a bulk import's commit makes its canonical text once.
+        metadata = dict(metadata)
         return [
-            _codec.encode(stream, event, metadata)
+            _codec.encode(stream, event, metadata, shared=True)
             for stream, aggregate in self._changed.items()
             for event in aggregate.collect_events()
         ]

@@ -32,7 +32,7 @@ class Ledger:
         self.vault = vault
         self.agents = AgentService(store, vault, cache)
         self.orders = OrderService(store, cache)
-        self.settlement = SettlementService(store)
+        self.settlement = SettlementService(store, cache)
         self.policy = PolicyService(store, cache)
         self.compliance = ComplianceService(store)
         a, o, c = self.agents, self.orders, self.compliance

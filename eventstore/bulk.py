@@ -157,14 +157,18 @@ class PostgresBatch:
     def _chained(self, events: list[RecordedEvent], head: int, prev: bytes,
                  recorded_at: datetime) -> tuple[list[tuple[object, ...]], bytes]:
         rows: list[tuple[object, ...]] = []
+        last: object = None  # the events of one command share their metadata: made once
+        meta, text = b"", ""
         for e in events:
-            meta = canonical_json(e.metadata)
+            if e.metadata is not last:
+                last, meta = e.metadata, canonical_json(e.metadata)
+                text = meta.decode()
             digest = event_digest(self.tenant, e.stream, e.version, e.name, e.payload, meta,
                                   e.business_time)
             assert e.position == head + len(rows) + 1
             h = link(prev, e.position, recorded_at, digest)
             rows.append((self.tenant, e.position, e.stream, e.version, e.name, e.payload,
-                         meta.decode(), e.business_time, recorded_at, prev, h))
+                         text, e.business_time, recorded_at, prev, h))
             prev = h
         return rows, prev
 

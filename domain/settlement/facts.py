@@ -8,6 +8,7 @@ came from. Money is integer fen; rates are Decimal; never a float.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -47,7 +48,8 @@ class SaleFact:
     def __post_init__(self) -> None:
         # Normalised to UTC so that facts from different offsets compare and hash alike.
         object.__setattr__(self, "business_time", require_aware(self.business_time))
-        object.__setattr__(self, "period", period_of(self.business_time))
+        # Interned: a carried settlement ledger holds a fact per sale of the history.
+        object.__setattr__(self, "period", sys.intern(period_of(self.business_time)))
         _count("sale units", self.units, positive=True)
         _count("sale amount_fen", self.amount_fen, positive=False)
 

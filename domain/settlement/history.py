@@ -9,13 +9,14 @@ re-derives with the StatementIssued events actually recorded.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from domain.events import Codec
+from domain.events import Codec, streams
 from domain.policy.book import PolicyBook, policy_in_force
 from domain.ports import EventStore, RecordedEvent
 from domain.settlement.facts import AdjustmentFact, ReturnFact, SaleFact, Statement
@@ -35,13 +36,14 @@ READS = (
     "DisputeResolved",
 )
 _codec = Codec()
+_CLOSE_READS = tuple(n for n in READS if n != "StatementIssued")
 _FACTS = ("AgentJoined", "RetailSaleRecorded", "SaleReturned", "DisputeResolved")
 
 
 async def events_of(
-    store: EventStore, tenant: str, names: tuple[str, ...], upto: int | None = None
+    store: EventStore, tenant: str, names: tuple[str, ...], upto: int | None = None,
+    after: int = 0,
 ) -> AsyncIterator[RecordedEvent]:
-    after = 0
     while True:
         page = await store.read_all(
             tenant, after=after, upto_position=upto, names=names, limit=PAGE
@@ -60,9 +62,17 @@ def cite(event: RecordedEvent) -> str:
 
 @dataclass
 class Replay:
-    """The settlement ledger as the log stands, and what the log says was issued."""
+    """The settlement ledger as the log stands, and what the log says was issued.
+
+    `position`: the log is read through there; `replay(since=)` goes on from it. Without
+    `audit` (a close, which needs only the ledger) neither the statements issued nor those
+    re-derived are kept: they grow with every close and only `verify-payouts` reads them."""
 
     ledger: Ledger
+    plans: _Plans
+    audit: bool = True
+    position: int = 0
+    sponsors: dict[str, str | None] = field(default_factory=dict)  # agent -> sponsor
     derived: dict[str, tuple[Statement, ...]] = field(default_factory=dict)
     issued: dict[str, list[Statement]] = field(default_factory=dict)
     closed: list[str] = field(default_factory=list)
@@ -99,36 +109,50 @@ def _fields(recorded: RecordedEvent) -> Any:
 
 
 async def replay(store: EventStore, tenant: str, upto: int | None = None,
-                 progress: Callable[[int], None] | None = None) -> Replay:
-    """`progress(n)`: n more positions of the log read (through `upto`, when given)."""
-    plans = _Plans()
-    result = Replay(Ledger(plans))
-    sponsors: dict[str, str | None] = {}
-    sales: dict[str, str] = {}  # sale stream -> sale id
-    reached = 0
-    async for recorded in events_of(store, tenant, READS, upto):
+                 progress: Callable[[int], None] | None = None, *,
+                 since: Replay | None = None, audit: bool = True) -> Replay:
+    """`progress(n)`: n more positions of the log read (through `upto`, when given).
+
+    `since`: a replay of the log's start, carried on IN PLACE through what was recorded
+    after its position and returned (the log only grows, so what it read still stands):
+    a close then reads the events since the last one instead of all history. Its
+    position moves with each event applied, so a read that fails midway leaves it whole
+    and current there."""
+    if since is None:
+        plans = _Plans()
+        since = Replay(Ledger(plans), plans, audit)
+    result = since
+    sponsors = result.sponsors
+    reached = result.position
+    names = READS if result.audit else _CLOSE_READS
+    async for recorded in events_of(store, tenant, names, upto, result.position):
         if progress is not None:
             progress(recorded.position - reached)
             reached = recorded.position
         name = recorded.name
         event: Any = _fields(recorded) if name in _FACTS else _codec.decode(recorded)
         if name == "AgentJoined":
-            sponsors[event.agent] = event.sponsor
+            # One string per agent, however many of its sales the ledger holds.
+            agent = sys.intern(event.agent)
+            sponsors[agent] = event.sponsor if event.sponsor is None else sys.intern(
+                event.sponsor)
         elif name == "RetailSaleRecorded":
-            sales[recorded.stream] = event.sale
             units = sum(line["qty"] for line in event.lines)
+            seller = sys.intern(event.seller)
             result.ledger.record_sale(
-                SaleFact(event.sale, event.seller, recorded.business_time, units,
-                         event.amount, cite(recorded), sponsors.get(event.seller))
+                SaleFact(event.sale, seller, recorded.business_time, units,
+                         event.amount, cite(recorded), sponsors.get(seller))
             )
         elif name == "SaleReturned":
             units = sum(line["qty"] for line in event.lines)
             result.ledger.record_return(
-                ReturnFact(sales[recorded.stream], recorded.business_time, units,
+                ReturnFact(streams.sale_of(recorded.stream), recorded.business_time, units,
                            event.amount, cite(recorded))
             )
         elif name == "PeriodClosed":
-            result.derived[event.period] = result.ledger.close(event.period)
+            issued = result.ledger.close(event.period)
+            if result.audit:
+                result.derived[event.period] = issued
             result.closed.append(event.period)
             result.closes[event.period] = (event.statements, event.total_fen)
         elif name == "StatementIssued":
@@ -141,7 +165,8 @@ async def replay(store: EventStore, tenant: str, upto: int | None = None,
                                recorded.stream.removeprefix("dispute-"), cite(recorded))
             )
         elif name in ("PolicyBookOpened", "PolicyIssued"):
-            plans.book = event.mutate(plans.book)
+            result.plans.book = event.mutate(result.plans.book)
+        result.position = recorded.position
     if progress is not None and upto is not None:
         progress(max(upto - reached, 0))  # the rest of the log holds nothing it reads
     return result

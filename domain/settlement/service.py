@@ -7,12 +7,12 @@ from datetime import datetime
 
 from domain.errors import judge
 from domain.events import create
-from domain.handling import Accepted, Context, Session, execute
+from domain.handling import Accepted, AggregateCache, Context, Session, execute
 from domain.periods import parse_period, period_stream
 from domain.policy.service import load_policy
 from domain.ports import EventStore
 from domain.settlement.facts import Statement
-from domain.settlement.history import replay
+from domain.settlement.history import Replay, replay
 from domain.settlement.ledger import SettlementError
 from domain.settlement.model import (
     IssuedStatement,
@@ -22,6 +22,8 @@ from domain.settlement.model import (
 )
 from domain.settlement.rules import period_closed, period_open
 
+_CARRIED = "settlement"  # its name in the cache
+
 
 @dataclass(frozen=True, slots=True)
 class ClosePeriod:
@@ -30,8 +32,20 @@ class ClosePeriod:
 
 
 class SettlementService:
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventStore, cache: AggregateCache | None = None) -> None:
+        """`cache`: the settlement replayed by one close is carried in it to the next,
+        which reads only what was recorded since."""
         self.store = store
+        self.cache = cache
+
+    async def _history(self, tenant: str) -> Replay:
+        """The settlement as the log stands now, closes and all."""
+        carried = self.cache.carried(tenant, _CARRIED) if self.cache is not None else None
+        assert carried is None or isinstance(carried, Replay)
+        history = await replay(self.store, tenant, since=carried, audit=False)
+        if self.cache is not None:
+            self.cache.carry(tenant, _CARRIED, history)
+        return history
 
     async def close_period(self, ctx: Context, cmd: ClosePeriod) -> Accepted:
         parse_period(cmd.period)
@@ -40,16 +54,21 @@ class SettlementService:
             closed = await s.load(period_stream(cmd.period), SettlementPeriod)
             judge(period_closed(cmd.period, closed is not None))
             judge(period_open(cmd.period, cmd.at))
-            history = await replay(self.store, ctx.tenant)
+            history = await self._history(ctx.tenant)
             try:
-                statements = history.ledger.close(cmd.period)
+                # Previewed, not closed: the ledger is carried to the next close and
+                # must stay that of the log, which this close may yet not join (another
+                # rule refuses it, its append fails); it closes the period when the
+                # replay reads the PeriodClosed recorded. Preview and close compute alike.
+                statements = history.ledger.preview(cmd.period)
             except SettlementError:  # a later period is closed already
                 last = history.ledger.last_closed
                 judge(period_closed(cmd.period, True, last_closed=last))
                 raise
             self._record(s, cmd, statements)
 
-        return await execute(self.store, ctx, cmd.at, "close_period", decide, load_policy)
+        return await execute(self.store, ctx, cmd.at, "close_period", decide, load_policy,
+                             self.cache)
 
     @staticmethod
     def _record(s: Session, cmd: ClosePeriod, statements: tuple[Statement, ...]) -> None:
@@ -77,9 +96,10 @@ class SettlementService:
                     tax_flag=st.tax_flag,
                     policy_version=st.policy_version,
                 ),
+                keep=False,
             )
 
     async def preview(self, tenant: str, period: str, at: datetime) -> tuple[Statement, ...]:
         """What closing `period` would issue, from what the log holds now; records nothing."""
-        history = await replay(self.store, tenant)
+        history = await self._history(tenant)
         return history.ledger.preview(period, at)
