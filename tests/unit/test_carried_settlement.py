@@ -22,8 +22,8 @@ FEB_RETURN = line("2026-02-12T09:00:00+08:00", "return", sale="S10",
 async def test_the_second_close_issues_what_a_replay_of_all_history_issues():
     carried, plain = await world(), await world()
     cache = AggregateCache()
-    for w, ledger in ((carried, Ledger(carried.store, carried.vault, cache)),
-                      (plain, Ledger(plain.store, plain.vault))):
+    for ledger in (Ledger(carried.store, carried.vault, cache),
+                   Ledger(plain.store, plain.vault)):
         for text in (CLOSE_JAN, FEB_SALE, FEB_RETURN, CLOSE_FEB):
             await ledger.handle(Context(TENANT, "import"), parse_line(text))
     got = (await replay(carried.store, TENANT)).issued
