@@ -245,9 +245,12 @@ async def measure(services: Services, n: int, seed: int) -> None:
     print(f"  {'expand':<12} {figures(expand)}")
 
 
-async def over_http(url: str, tenant: str, data_dir: Path, n: int, seed: int) -> None:
+async def over_http(url: str, tenant: str, data_dir: Path, n: int, seed: int,
+                    background: bool) -> None:
     """The pages themselves, rendered by the app (in process: the server's time, no
-    network), for an auditor's session."""
+    network), for an auditor's session. `background`: the app also leads the tenant's
+    projections and watchers in its own event loop (one process of a deployment does,
+    projections/background.py); the pages then wait behind that work whenever it runs."""
     import httpx
 
     from api.app import create_app
@@ -256,7 +259,8 @@ async def over_http(url: str, tenant: str, data_dir: Path, n: int, seed: int) ->
     from eventstore.sign_in import open_session, set_password
 
     rng = random.Random(seed)
-    app = create_app(Settings(database_url=url, tenant=tenant, data_dir=data_dir))
+    app = create_app(Settings(database_url=url, tenant=tenant, data_dir=data_dir),
+                     background=background)
     async with app.router.lifespan_context(app):
         await app.state.startup.opened()
         services: Services = app.state.services
@@ -289,7 +293,8 @@ async def over_http(url: str, tenant: str, data_dir: Path, n: int, seed: int) ->
             for wanted in paths.values():
                 for path in wanted:
                     await client.get(path)
-            print("\nover HTTP (the console's routes and templates):")
+            print("\nover HTTP (the console's routes and templates), in a process that"
+                  f" {'leads' if background else 'does not lead'} the background:")
             for name, wanted in paths.items():
                 took = []
                 for path in wanted:
@@ -316,7 +321,7 @@ async def main_async(args: argparse.Namespace) -> None:
     async with services_on(url, args.tenant, data_dir) as services:
         await prepare(services.pool, services.store, args.tenant)
         await measure(services, args.samples, args.seed)
-    await over_http(url, args.tenant, data_dir, args.samples, args.seed)
+    await over_http(url, args.tenant, data_dir, args.samples, args.seed, args.background)
 
 
 def main() -> None:
@@ -328,6 +333,9 @@ def main() -> None:
     parser.add_argument("--commands", type=int, default=1_000_000)
     parser.add_argument("--samples", type=int, default=40)
     parser.add_argument("--seed", type=int, default=20)
+    parser.add_argument("--background", action="store_true",
+                        help="time the pages in a process that also runs the projections"
+                        " and watchers")
     parser.add_argument("--data-dir", default=str(ROOT / ".data" / "bench-console"),
                         help="the brand's keys (its KEK) live here, beside the database")
     args = parser.parse_args()

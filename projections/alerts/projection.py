@@ -40,7 +40,9 @@ def _actor(e: RecordedEvent) -> str | None:
 
 class AlertsProjection(Projection):
     name = "alerts"
-    version = 1
+    # 2: the overview's counts (open now, open at a period's end, raised in a period)
+    # answered from the indexes alone: 80-95 ms a count on 151,000 alerts before
+    version = 2
     reads = ("AlertRaised", "AlertAcknowledged", "AlertResolved")
     ddl = """
     CREATE TABLE {s}.alerts (
@@ -64,7 +66,8 @@ class AlertsProjection(Projection):
         PRIMARY KEY (tenant, alert)
     );
     CREATE INDEX ON {s}.alerts (tenant, agent, raised_at);
-    CREATE INDEX ON {s}.alerts (tenant, status, rule);
+    CREATE INDEX ON {s}.alerts (tenant, status, rule, severity);
+    CREATE INDEX ON {s}.alerts (tenant, raised_at) INCLUDE (resolved_at, rule, severity, status);
     """
 
     async def apply(

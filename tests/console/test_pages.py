@@ -97,6 +97,8 @@ async def test_agent_page_and_genealogy_as_of_a_date(api: Api) -> None:
     eighth = text((await api.client.get("/console/genealogy/children",
                                         params={"sponsor": "A2", "as_of": "2026-01-08"})).text)
     assert "A3" in eighth and "A9" in eighth
+    stood = await get(api, "/console/genealogy", "en", as_of="2026-01-07")
+    assert "As it stood at the end of 2026-01-07, China time." in stood
 
     listed = await get(api, "/console/agents", as_of="2026-01-07", under="A1")
     assert "A2 总代 2 A1 已暂停" in listed and "A9" not in listed
