@@ -117,7 +117,10 @@ def create_app(settings: Settings, *, background: bool = True) -> FastAPI:
         if services is None:  # alive, but the database is not open yet
             return {**details, "leading": False, "postgresql": None,
                     "database_unavailable": request.app.state.startup.waiting}
-        details["leading"] = request.app.state.background.leading
+        background = request.app.state.background
+        details["leading"] = background.leading
+        if background.watchers is not None:
+            details["watchers"] = {"position": background.watchers.position}
         try:
             with database_errors():
                 details["postgresql"] = await server_version(services.pool)

@@ -293,6 +293,14 @@ async def over_http(url: str, tenant: str, data_dir: Path, n: int, seed: int,
             for wanted in paths.values():
                 for path in wanted:
                     await client.get(path)
+            if background:  # and the watchers past their replay of the log from 0
+                head = await services.store.head(tenant)
+                for waited in range(3600):
+                    w = app.state.background.watchers
+                    if w is not None and w.position >= head:
+                        print(f"(waited {waited} s for the watchers' replay)")
+                        break
+                    await asyncio.sleep(1)
             print("\nover HTTP (the console's routes and templates), in a process that"
                   f" {'leads' if background else 'does not lead'} the background:")
             for name, wanted in paths.items():

@@ -74,6 +74,9 @@ class Background:
         self.tenant = tenant
         self.retry = retry
         self.leading = False
+        # While leading, the watcher at work: a new one replays the whole log at each
+        # start (its Monitor lives in memory), so how far it has got is worth showing.
+        self.watchers: Watchers | None = None
         self.task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -112,11 +115,7 @@ class Background:
             asyncio.create_task(
                 _supervise("projections", lambda: self.runner.run_forever(PACE))
             ),
-            asyncio.create_task(
-                # A fresh watcher at each start: one that failed midway may hold a
-                # Monitor ahead of what it recorded.
-                _supervise("watchers", lambda: Watchers(self.store, self.tenant).follow(pace=PACE))
-            ),
+            asyncio.create_task(_supervise("watchers", self._watch)),
         ]
         self.leading = True
         try:
@@ -125,9 +124,16 @@ class Background:
                 await conn.fetchval("SELECT 1")  # raises once the session (and lock) is gone
         finally:
             self.leading = False
+            self.watchers = None
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _watch(self) -> None:
+        # A fresh watcher at each start: one that failed midway may hold a Monitor ahead
+        # of what it recorded.
+        self.watchers = Watchers(self.store, self.tenant)
+        await self.watchers.follow(pace=PACE)
 
 
 _TRY_LOCK = "SELECT pg_try_advisory_lock(hashtextextended($1, 0))"

@@ -52,6 +52,11 @@ async def test_one_of_several_processes_leads_and_another_takes_over_when_it_sto
                          until=lambda position: position >= head)
         await eventually(lambda: store.tracking_position(tenant, "watchers"),
                          "the watchers' alerts", until=lambda position: position is not None)
+        # How far the leader's watcher has got (its replay from 0 after a start takes
+        # minutes on a big brand: /health shows it); none while not leading.
+        await eventually(lambda: other.watchers, "the watcher at the head",
+                         until=lambda w: w is not None and w.position >= head)
+        assert leader.watchers is None
     finally:
         await first.stop()
         await second.stop()
