@@ -49,6 +49,14 @@ async def filled(console: ServedConsole) -> None:
     _FILLED.add(console.tenant)
 
 
+async def signed_in_to_filled(page: Page, console: ServedConsole, role: str) -> str:
+    """A `role` user signed in to the filled brand; the console's address."""
+    await filled(console)
+    username, password = await console.user(role)
+    await sign_in(page, console, username, password)
+    return console.url
+
+
 async def shows(page: Page, url: str, *texts: str) -> str:
     """Open `url` again until the served read models have caught up and it shows
     every one of `texts` (the service projects in the background)."""
@@ -63,10 +71,7 @@ async def shows(page: Page, url: str, *texts: str) -> str:
 
 
 async def test_every_page_in_chinese_and_english(page: Page, console: ServedConsole) -> None:
-    await filled(console)
-    username, password = await console.user("auditor")
-    await sign_in(page, console, username, password)
-    base = console.url
+    base = await signed_in_to_filled(page, console, "auditor")
     overview = await shows(page, f"{base}/console/?period=2026-01", "新加入代理", "¥3,960.00")
     assert "总览" in overview
     await screenshots(page, "overview")
@@ -101,10 +106,7 @@ async def test_every_page_in_chinese_and_english(page: Page, console: ServedCons
 async def test_an_agent_through_its_as_of_date_and_the_genealogy_three_levels(
     page: Page, console: ServedConsole
 ) -> None:
-    await filled(console)
-    username, password = await console.user("compliance")
-    await sign_in(page, console, username, password)
-    base = console.url
+    base = await signed_in_to_filled(page, console, "compliance")
     # 01: A2 suspended on the 7th, reinstated on the 8th (02 suspends it on the 21st).
     await shows(page, f"{base}/console/agents/A2", "已暂停")
     await page.fill("input[name=as_of]", "2026-01-08")
@@ -125,10 +127,7 @@ async def test_an_agent_through_its_as_of_date_and_the_genealogy_three_levels(
 
 
 async def test_an_agent_before_and_after_its_promotion(page: Page, console: ServedConsole) -> None:
-    await filled(console)
-    username, password = await console.user("auditor")
-    await sign_in(page, console, username, password)
-    base = console.url
+    base = await signed_in_to_filled(page, console, "auditor")
     # PROMOTED: P1 joined as 一级 on 2 February, promoted to 总代 on the 10th.
     await shows(page, f"{base}/console/agents/P1", "P1 由一级晋升为总代")
     assert "总代" in await page.inner_text("[data-figure=tier]")
@@ -159,10 +158,7 @@ async def row_of(page: Page, table: str, text: str) -> str:
 async def test_events_and_stock_movements_said_in_chinese_and_english(
     page: Page, console: ServedConsole
 ) -> None:
-    await filled(console)
-    username, password = await console.user("auditor")
-    await sign_in(page, console, username, password)
-    base = console.url
+    base = await signed_in_to_filled(page, console, "auditor")
     # The Events list says each event as the timeline does, its name kept as its kind.
     await shows(page, f"{base}/console/events?kind=AgentJoined", "A1 以联创加入，直属总部")
     assert "AgentJoined" in await row_of(page, "events", "A1 以联创加入，直属总部")
