@@ -122,6 +122,8 @@ async def test_an_agent_through_its_as_of_date_and_the_genealogy_three_levels(
         await page.wait_for_selector(f"#node-{child}")
     rows = await page.inner_text("table[data-table=genealogy]")
     assert all(a in rows for a in ("A1", "A2", "A3", "A9"))  # three levels down
+    # htmx marks a swapped-in row htmx-added until it settles; the depth class is what counts.
+    await page.wait_for_selector("#node-A3:not(.htmx-added)")
     assert await page.get_attribute("#node-A3", "class") == "d3"
     await screenshots(page, "genealogy-expanded")
 
