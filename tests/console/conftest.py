@@ -118,7 +118,8 @@ class Requests:
 @pytest.fixture
 async def page(browser: Browser, console: ServedConsole) -> AsyncIterator[Page]:
     requests = Requests(urlsplit(console.url).netloc)
-    context = await browser.new_context(viewport=DESKTOP)  # type: ignore[arg-type]
+    context = await browser.new_context(  # a browser in China: its language, its clock
+        viewport=DESKTOP, locale="zh-CN", timezone_id="Asia/Shanghai")  # type: ignore[arg-type]
     await context.route("**/*", requests.route)
     found = await context.new_page()
     found.requests = requests  # type: ignore[attr-defined]

@@ -61,6 +61,8 @@ async def test_overview_agents_and_events_in_both_languages(api: Api) -> None:
     assert "向总部进货 100 ¥3,960.00" in zh
     en = await get(api, "/console/", "en", period="2026-01")
     assert "Agents joined 5" in en and "Stock bought from HQ 100 ¥3,960.00" in en
+    # No alert was raised in January: the page says so rather than draw an empty chart.
+    assert "本期没有触发预警。" in zh and "No alert was raised in the period." in en
 
     agents = await get(api, "/console/agents", q="A")
     assert "A1 联创 1 总部 正常" in agents and "A9 一级 3 A2 正常" in agents

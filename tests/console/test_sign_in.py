@@ -81,8 +81,6 @@ async def test_a_session_ends_by_itself(page: Page, console: ServedConsole,
     username, password = await console.user("admin")
     await sign_in(page, console, username, password)
     assert await page.inner_text("h1") == "总览"
-    if ending == "idle":
-        await screenshots(page, "overview")
     change = ("seen_at = now() - interval '31 minutes'" if ending == "idle"
               else "expires_at = now() - interval '1 second'")
     conn = await asyncpg.connect(database_url)
