@@ -14,11 +14,12 @@ column.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from babel.support import Translations
 
-from console.formats import money, rule_name, tier_name
+from console.formats import china_time, money, rule_name, tier_name
 from console.i18n import N_
 
 
@@ -31,7 +32,18 @@ class RuleCode(str):
 
 
 class Word(str):
-    """A word the catalogues translate among a sentence's values (an alert's severity)."""
+    """A word the catalogues translate among a sentence's values (an alert's severity, a
+    dispute's outcome)."""
+
+
+class Moment(str):
+    """An instant among a sentence's values (ISO 8601, as fields_of gives it): shown as
+    China time."""
+
+
+# A dispute's outcomes (domain.compliance.disputes.OUTCOMES), named so the catalogues
+# hold them.
+OUTCOME_WORDS = (N_("upheld"), N_("partly-upheld"), N_("rejected"), N_("withdrawn"))
 
 
 Said = tuple[str, dict[str, Any]]  # a message id and its values
@@ -118,8 +130,8 @@ SENTENCES: dict[str, Callable[[str, Fields], Said]] = {
         N_("%(sku)s priced: %(name)s at %(amount)s"),
         {"sku": a, "name": f["name"], "amount": f["retail_price"]}),
     "PolicyBookOpened": lambda a, f: (N_("Policy book opened"), {}),
-    "PolicyIssued": lambda a, f: (N_("Policy version %(version)s issued"),
-                                  {"version": f["version"]}),
+    "PolicyIssued": lambda a, f: (N_("Policy version %(version)s issued, in force from %(from)s"),
+                                  {"version": f["version"], "from": Moment(f["effective_from"])}),
     "AlertRaised": lambda a, f: (
         N_("%(rule)s alert raised on %(agent)s (%(severity)s)"),
         {"rule": RuleCode(f["rule"]), "agent": f["agent"], "severity": Word(f["severity"])}),
@@ -133,7 +145,7 @@ SENTENCES: dict[str, Callable[[str, Fields], Said]] = {
                                      {"agent": f["agent"], "dispute": f["dispute"]}),
     "DisputeResolved": lambda a, f: (
         N_("Dispute %(dispute)s of %(agent)s resolved (%(outcome)s), adjustment %(amount)s"),
-        {"agent": f["agent"], "dispute": f["dispute"], "outcome": f["outcome"],
+        {"agent": f["agent"], "dispute": f["dispute"], "outcome": Word(f["outcome"]),
          "amount": f["adjustment_fen"]}),
     "ClockStarted": lambda a, f: (N_("Clock started"), {}),
     "ClockTicked": lambda a, f: (N_("Clock ticked"), {}),
@@ -164,6 +176,8 @@ def _shown(translations: Translations, key: str, value: Any) -> str:
         return rule_name(translations, value)
     if isinstance(value, Word):
         return str(translations.gettext(value))
+    if isinstance(value, Moment):
+        return china_time(datetime.fromisoformat(value))
     if key == "amount":
         return money(value)
     if key == "lines":
