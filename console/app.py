@@ -16,13 +16,14 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, HTTPExceptionHandler, Message, Receive, Scope, Send
 
 from config.settings import Settings
 from console import i18n
 from console.formats import FILTERS, LANGUAGE_FILTERS
-from console.pages import NotPermitted, SignInFirst, render, sign_in_url
+from console.pages import NotPermitted, SignInFirst, render, render_public, sign_in_url
 from console.sentences import movement, sentence
+from eventstore.errors import ROLLED_BACK, UNAVAILABLE, DatabaseUnavailable
 
 HERE = Path(__file__).parent
 STATIC = "/console/static"
@@ -200,7 +201,31 @@ def mount(app: FastAPI, settings: Settings) -> None:
 
     app.add_exception_handler(SignInFirst, sign_in_first)
     app.add_exception_handler(NotPermitted, not_permitted)
+    away: tuple[type[Exception], ...] = (DatabaseUnavailable, *UNAVAILABLE, *ROLLED_BACK)
+    for lost in away:  # api.errors answers these as a database away (503) or a conflict
+        api_answer: HTTPExceptionHandler = app.exception_handlers[lost]
+        app.add_exception_handler(lost, _page_while_away(api_answer))
     mount_docs(app)
+
+
+def _page_while_away(api_answer: HTTPExceptionHandler) -> HTTPExceptionHandler:
+    """The API's answer to a database that is away is a problem+json 503; a person at
+    the console is shown a page in their language instead (it cannot say who they are:
+    that needs the database too). Anything else that handler answers (a conflict, 409)
+    is left as it is."""
+
+    async def answer(request: Request, error: Exception) -> Response:
+        given = api_answer(request, error)
+        if not isinstance(given, Response):
+            given = await given
+        if given.status_code != 503 or not request.url.path.startswith("/console"):
+            return given
+        retry = given.headers["Retry-After"]
+        page = render_public(request, "unavailable.html", 503, retry=retry)
+        page.headers["Retry-After"] = retry
+        return page
+
+    return answer
 
 
 # The docs pages start their viewers with an inline script (FastAPI's), and ReDoc parses

@@ -14,6 +14,8 @@ import asyncpg
 
 from api.app import create_app
 from config.settings import Settings
+from console.pages import SESSION_COOKIE
+from eventstore.principals import Role
 from tests.api.conftest import Api, running_api
 from tests.api.test_authorisation import (
     ALLOWED,
@@ -25,6 +27,7 @@ from tests.api.test_authorisation import (
     _brand,
     operations,
 )
+from tests.console.test_roles import session_of
 
 PROBLEM = "application/problem+json"
 # Answered before the database is asked: who am I from the token alone, which this test
@@ -76,6 +79,7 @@ async def test_while_the_database_is_down_every_v1_answer_is_a_503_problem_then_
         for who in api.tokens:
             assert (await api.call("GET", "/v1/me", who)).status_code == 200
         await eventually_status(api, "GET", "/ready", 200, who=None)
+        console = {"Cookie": f"{SESSION_COOKIE}={await session_of(api, Role.COMPLIANCE)}"}
 
         own_postgres.kill()
         slowest = 0.0
@@ -110,6 +114,11 @@ async def test_while_the_database_is_down_every_v1_answer_is_a_503_problem_then_
         assert "cannot commit" in ready.json()["detail"]
         health = await api.call("GET", "/health", None)
         assert (health.status_code, health.json()) == (200, {"status": "ok"})
+        # A person at the console reads a page in their language, not a problem+json.
+        page = await api.client.get("/console/", headers=console)
+        assert page.status_code == 503 and page.headers["retry-after"].isdigit()
+        assert page.headers["content-type"].startswith("text/html")
+        assert "暂时无法连接账本数据库" in page.text, page.text[:300]
 
         await asyncio.to_thread(own_postgres.start)
         back = time.monotonic()
@@ -124,6 +133,7 @@ async def test_while_the_database_is_down_every_v1_answer_is_a_503_problem_then_
         await eventually_status(api, "GET", "/v1/sales/S-OUT", 200,
                                 params={"min_position": position})
         assert (await api.call("GET", "/v1/agents")).status_code == 200
+        assert (await api.client.get("/console/", headers=console)).status_code == 200
         again = await api.call("POST", "/v1/sales", json=sale("S-OUT"), key="S-OUT")
         assert (again.status_code, again.json()["last_position"]) == (201, position)
         assert again.headers.get("idempotent-replayed") == "true"
