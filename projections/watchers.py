@@ -16,6 +16,7 @@ takes the winner's word.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -35,6 +36,10 @@ from projections.following import Listening, follow
 
 APPLICATION = "watchers"  # the tracking name; also the actor of every AlertRaised
 BATCH = 1000
+# Events judged between two turns of the event loop: a leader's watcher replays the whole
+# log at each start (minutes on a large brand), in the loop its process's pages share;
+# a page waits at most this many events' judging for each query it makes.
+SHARE = 25
 MAX_RESTARTS = 5
 _codec = Codec()
 
@@ -75,7 +80,7 @@ class Watchers:
 
     def _reset(self) -> None:
         self.monitor = Monitor()
-        self.position = 0  # the last event fed to the monitor
+        self.position = 0  # the last event of the last batch fed to the monitor whole
         self.recorded: int | None = None  # the tracking position in the store
 
     async def catch_up(self) -> int:
@@ -101,8 +106,10 @@ class Watchers:
             if not events:
                 return
             found: list[Breach] = []
-            for event in events:
+            for n, event in enumerate(events, 1):
                 found += self.monitor.observe_recorded(event)
+                if n % SHARE == 0:
+                    await asyncio.sleep(0)
             self.position = events[-1].position
             await self._commit(found)
             if len(events) < self.batch:

@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from cli.journal_generator import Journal
 from domain.compliance.commands import (
     AcknowledgeAlert,
     AnswerDispute,
@@ -27,6 +28,7 @@ from domain.errors import Refused
 from domain.handling import Context
 from domain.importing import run_journal
 from domain.ports import EventStore
+from eventstore.memory import InMemoryEventStore
 from eventstore.memory_vault import InMemoryKeyVault
 from eventstore.postgres import PostgresEventStore
 from projections.alerts import AlertsProjection, DisputesProjection
@@ -35,6 +37,7 @@ from projections.background import PACE
 from projections.runner import ProjectionRunner
 from projections.watchers import (
     APPLICATION,
+    SHARE,
     Watchers,
     alert_events,
     raised_alerts,
@@ -276,3 +279,27 @@ async def test_the_journal_records_ticks_and_disputes_that_the_watchers_judge(
     assert resolved is not None and resolved.status == "resolved"
     ticks = await store.read_stream(tenant, "clock")
     assert [e.name for e in ticks] == ["ClockStarted", "ClockTicked", "ClockTicked"]
+
+
+async def test_a_replaying_watcher_lets_the_rest_of_its_event_loop_in() -> None:
+    """A leader's watcher replays the whole log at each start, in the event loop its
+    process's pages share: they get a turn every SHARE events it judges, not only at its
+    reads of the log (the in-memory twin's reads never wait, so here they give none)."""
+    store, tenant = InMemoryEventStore(), "replay"
+    summary = await run_journal(store, InMemoryKeyVault(), tenant,
+                                list(Journal(600, agents=40).lines()))
+    assert summary.refused == {}
+    head = await store.head(tenant)
+    turns = 0
+
+    async def page() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(page())
+    await asyncio.sleep(0)
+    await Watchers(store, tenant, batch=head).catch_up()  # the whole log in one read
+    other.cancel()
+    assert head > 5 * SHARE and turns >= head // SHARE, (head, turns)
