@@ -201,10 +201,10 @@ def sentence(translations: Translations, event: Any, agent: str | None = None) -
         return str(event.name)
     try:
         message, values = say(about(event.stream) if agent is None else agent, event.fields)
+        return str(translations.gettext(message)) % {
+            k: _shown(translations, k, v) for k, v in values.items()}
     except (KeyError, TypeError, ValueError):  # a payload of another shape: still shown
         return str(event.name)
-    return str(translations.gettext(message)) % {
-        k: _shown(translations, k, v) for k, v in values.items()}
 
 
 def movement(translations: Translations, name: str) -> str:
