@@ -45,7 +45,13 @@ async def events(visit: Reader, stream: str | None = None, kind: str | None = No
 
 
 @router.get("/console/events/{position}")
-async def event(visit: Reader, position: int) -> HTMLResponse:
-    found = await data.event(visit.services, position)
+async def event_at(visit: Reader, position: str) -> HTMLResponse:
+    """Typed into the address bar too: anything but a position the log can hold (a
+    number beyond a bigint, once a 500 from the driver) is an event not found."""
+    return await event(visit, whole(position, 1))
+
+
+async def event(visit: Reader, position: int | None) -> HTMLResponse:
+    found = None if position is None else await data.event(visit.services, position)
     return render(visit, "events/event.html", 200 if found else 404, found=found,
-                  position=position)
+                  position=position or "")

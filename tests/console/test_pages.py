@@ -159,3 +159,14 @@ async def test_the_events_list_says_every_event_of_the_brand(api: Api) -> None:
             after = more.group(1) if more else ""
         assert {"AgentJoined", "DownlineJoined", "RetailSaleRecorded", "SaleReturned",
                 "ProductListed", "StockSoldAtRetail"} <= kinds, kinds
+
+
+@pytest.mark.parametrize("position", ["0", "-1", "99999999999999999999", "9" * 400, "1e3"])
+async def test_a_position_the_log_cannot_hold_is_an_event_not_found(api: Api,
+                                                                    position: str) -> None:
+    # Typed into the address bar: beyond a bigint it answered 500 (the driver's
+    # DataError), and the rest problem+json 422s, not the console's page.
+    api.client.cookies.set(COOKIE, "en")
+    answer = await api.client.get(f"/console/events/{position}")
+    assert answer.status_code == 404, (answer.status_code, answer.text[:300])
+    assert "No event at that position." in text(answer.text)
